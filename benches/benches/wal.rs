@@ -33,8 +33,8 @@ const SIZES: [usize; 2] = [100, 4096];
 const BATCH: u64 = 64;
 const READ_LOG_BYTES: usize = 16 << 20;
 
-/// Times `iters` appends to a fresh file; `per_record` runs after each
-/// `add_record` (flush or sync), `every` says how often.
+/// Times `iters` appends to a fresh file, calling `commit` (flush or sync)
+/// after every `every`-th record and once at the end.
 fn timed_appends(
     path: &Path,
     record: &[u8],
