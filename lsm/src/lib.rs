@@ -1,0 +1,12 @@
+#![doc = include_str!("../FORMAT.md")]
+//!
+//! # Crate map (in progress: see the issue «The LSM engine»)
+//! - `key`: internal keys (cf, user key, sequence, kind) and their comparator.
+//! - `fs`: the file-system seam, with the real and the fault-injecting implementations.
+//! - `error`: the crate's error type.
+
+mod error;
+pub mod fs;
+pub mod key;
+
+pub use error::{Error, Result};
