@@ -3,10 +3,12 @@
 //! # Crate map (in progress: see the issue «The LSM engine»)
 //! - `key`: internal keys (cf, user key, sequence, kind) and their comparator.
 //! - `fs`: the file-system seam, with the real and the fault-injecting implementations.
+//! - `version`: version edits, the manifest's records.
 //! - `error`: the crate's error type.
 
 mod error;
 pub mod fs;
 pub mod key;
+pub mod version;
 
 pub use error::{Error, Result};

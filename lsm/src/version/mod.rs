@@ -1,0 +1,5 @@
+//! The file set of the engine and its log: version edits recorded in the manifest.
+
+mod edit;
+
+pub use edit::{FileMeta, VersionEdit};
