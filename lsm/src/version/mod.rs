@@ -1,5 +1,7 @@
 //! The file set of the engine and its log: version edits recorded in the manifest.
 
 mod edit;
+mod file_set;
 
 pub use edit::{FileMeta, VersionEdit};
+pub use file_set::{Version, NUM_LEVELS};
