@@ -4,8 +4,10 @@
 //! - `key`: internal keys (cf, user key, sequence, kind) and their comparator.
 //! - `fs`: the file-system seam, with the real and the fault-injecting implementations.
 //! - `version`: version edits, the manifest's records.
+//! - `compaction`: the leveled policy (pure) that picks compactions.
 //! - `error`: the crate's error type.
 
+pub mod compaction;
 mod error;
 pub mod fs;
 pub mod key;
