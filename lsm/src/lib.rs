@@ -3,6 +3,7 @@
 //! # Crate map (in progress: see the issue «The LSM engine»)
 //! - `key`: internal keys (cf, user key, sequence, kind) and their comparator.
 //! - `fs`: the file-system seam, with the real and the fault-injecting implementations.
+//! - `iter`: the internal-iterator seam and the merging iterator.
 //! - `version`: version edits, the manifest's records.
 //! - `compaction`: the leveled policy (pure) that picks compactions.
 //! - `error`: the crate's error type.
@@ -10,6 +11,7 @@
 pub mod compaction;
 mod error;
 pub mod fs;
+pub mod iter;
 pub mod key;
 pub mod version;
 
