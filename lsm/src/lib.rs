@@ -10,6 +10,7 @@
 
 pub mod compaction;
 mod error;
+pub mod filename;
 pub mod fs;
 pub mod iter;
 pub mod key;

@@ -2,6 +2,8 @@
 
 mod edit;
 mod file_set;
+mod set;
 
 pub use edit::{FileMeta, VersionEdit};
 pub use file_set::{Version, NUM_LEVELS};
+pub use set::{VersionSet, DEFAULT_CFS};
