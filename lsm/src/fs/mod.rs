@@ -15,8 +15,12 @@ use std::fmt::Debug;
 use std::io::{self, Read, Write};
 use std::path::Path;
 
+mod faults;
+mod mem;
 mod std_fs;
 
+pub use faults::{CrashMode, Fail};
+pub use mem::{MemFs, MemFsStats};
 pub use std_fs::StdFs;
 
 /// A file opened for writing (always appending at its end).
