@@ -1,9 +1,9 @@
 //! The file-system seam: every byte the engine reads or writes goes through [`FileSystem`].
 //!
-//! Two implementations: `StdFs` over the operating system, and `MemFs`, an in-memory file
+//! Two implementations: [`StdFs`] over the operating system, and [`MemFs`], an in-memory file
 //! system that remembers what was synced and can simulate a crash or power loss (dropping
-//! unsynced data and unsynced directory changes, optionally tearing the last write) and fail
-//! writes or fsyncs on demand, for crash and fault tests.
+//! unsynced data and unsynced directory changes, optionally tearing the last write, see
+//! [`CrashMode`]) and fail writes or fsyncs on demand ([`Fail`]), for crash and fault tests.
 //!
 //! Durability model both implementations follow (and the engine relies on):
 //! - data written to a file survives a power loss only once `sync_data` on it returned Ok;
@@ -14,6 +14,14 @@
 use std::fmt::Debug;
 use std::io::{self, Read, Write};
 use std::path::Path;
+
+mod faults;
+mod mem;
+mod std_fs;
+
+pub use faults::{CrashMode, Fail};
+pub use mem::{MemFs, MemFsStats};
+pub use std_fs::StdFs;
 
 /// A file opened for writing (always appending at its end).
 pub trait WritableFile: Write + Send + Sync + Debug {
