@@ -9,6 +9,7 @@
 //!   poisoning.
 //! - `fragment` — block-by-block reading and fragment validation.
 //! - `reader` — [`Reader`]: record assembly and [`RecoveryMode`]s.
+//! - `scan` — [`intact_fragment_after`]: torn tail or damaged middle?
 //! - `error` — [`enum@Error`], [`Corruption`], [`CorruptionReason`].
 //!
 //! # Example
@@ -38,10 +39,12 @@ mod file;
 mod format;
 mod fragment;
 mod reader;
+mod scan;
 mod writer;
 
 pub use error::{Corruption, CorruptionReason, Error, Result};
 pub use file::LogFile;
 pub use format::{FragmentType, BLOCK_SIZE, HEADER_SIZE};
 pub use reader::{Reader, RecoveryMode};
+pub use scan::intact_fragment_after;
 pub use writer::Writer;

@@ -131,10 +131,6 @@ impl VersionSet {
                 "manifest lacks file number, sequence or log number",
             ));
         };
-        let old_number = match filename::parse(&name) {
-            Some(filename::FileKind::Manifest(n)) => n,
-            _ => 0,
-        };
         let manifest_number = next_file;
         let mut set = VersionSet::open_manifest(
             fs.clone(),
@@ -147,9 +143,14 @@ impl VersionSet {
             log_number,
         )?;
         set.rewrite_threshold = rewrite_threshold;
-        // The new manifest is live (CURRENT points at it); the old one may go.
-        if old_number != manifest_number {
-            let _ = fs.remove_file(&filename::manifest(dir, old_number));
+        // CURRENT names the new manifest now. Every other one is obsolete, including any whose
+        // earlier deletion a crash undid; failing to delete one only wastes space.
+        for name in fs.list_dir(dir).map_err(|e| Error::io(dir, e))? {
+            if let Some(filename::FileKind::Manifest(n)) = filename::parse(&name) {
+                if n != manifest_number {
+                    let _ = fs.remove_file(&dir.join(&name));
+                }
+            }
         }
         Ok(set)
     }
@@ -328,9 +329,14 @@ fn corrupt(path: &Path, offset: u64, reason: impl Into<String>) -> Error {
 }
 
 /// True if reading stopped only because the file ends inside the last record (or in zeros
-/// that run to the end): what a crash during an unacknowledged append leaves behind.
+/// that run to the end) and nothing intact follows: what a crash during an unacknowledged
+/// append leaves behind. Damage in the middle that merely looks cut off (a flipped length
+/// reaching past the end of the file) still has intact records after it, and is refused.
 fn is_torn_tail(stop: &wal::Corruption, bytes: &[u8]) -> bool {
     use wal::CorruptionReason as R;
+    if wal::intact_fragment_after(bytes, stop.offset).is_some() {
+        return false;
+    }
     match stop.reason {
         R::TruncatedFragment { .. } | R::TruncatedRecord { .. } => true,
         R::ZeroFilled => usize::try_from(stop.offset)
