@@ -1,49 +1,8 @@
 //! [`MemFs`]: an in-memory [`FileSystem`] that knows what is durable, for crash and fault tests.
 //!
-//! # Crash model
-//! Each file has live contents and a durable image: its contents at its last successful
-//! `sync_data`. Each directory has live entries and durable entries: its entries at its last
-//! successful `sync_dir`. [`MemFs::simulate_power_loss`] replaces the live state with the
-//! durable one (what happens to each file's unsynced tail is the [`CrashMode`]) and kills
-//! every open [`WritableFile`] handle: later writes and syncs through it fail, as a crashed
-//! process cannot write. So, as on a real POSIX file system:
-//! - a file created and synced, but whose directory was not synced, is gone after a crash;
-//! - a rename not followed by `sync_dir` of the directory is undone by a crash, and after
-//!   the sync the new name refers to the renamed file (whose data must have been synced too);
-//! - a removal not followed by `sync_dir` is undone by a crash;
-//! - `create` of an existing file truncates it, but until the next `sync_data` a crash
-//!   brings back its old contents;
-//! - directories made by `create_dir_all` are entries of their parent like files, durable
-//!   once the parent is synced; a crash drops everything under a directory that did not
-//!   survive. The roots (`""` and `/`) always exist.
-//!
-//! Every directory is synced on its own: a rename between two directories is made durable
-//! in each by syncing each (syncing only the target's leaves both names after a crash).
-//! Only files can be renamed.
-//!
-//! # Paths
-//! A path is the list of its components with `.` dropped: `a/./b` and `a/b/` are `a/b`.
-//! `..` is not resolved, and `/a` and `a` are different files.
-//!
-//! # Reads
-//! [`open_random`](FileSystem::open_random) and
-//! [`open_sequential`](FileSystem::open_sequential) read a copy of the live contents taken
-//! at open. That suits the engine: tables are immutable once finished, and a log is read
-//! only at recovery, before anything appends to it.
-//!
-//! # Faults
-//! Settable at any time through any handle (they are shared): fail `sync_data`, `sync_dir`
-//! or `rename` ([`Fail`]); limit the bytes writes may still store
-//! ([`MemFs::set_write_budget`]). Faults survive a crash; clear them with
-//! [`MemFs::clear_faults`].
-//!
-//! # Why it is not behind the `test-util` feature
-//! This crate's own integration tests need it, and a feature-gated type would force
-//! `required-features` on each of them. It costs nothing at run time when unused.
-//!
-//! # Concurrency
-//! `MemFs` is a cheap clone of one shared state under one mutex: every call is atomic, and a
-//! test keeps a clone to crash or inspect the file system while the engine owns another.
+//! The durability model and the fault knobs are documented on [`MemFs`] itself (this module
+//! is private). Its state machine lives in `mem/state.rs` (names) and `mem/inode.rs` (file
+//! data); this file is the public handle and the [`WritableFile`] / [`FileLock`] handles.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -77,7 +36,68 @@ pub struct MemFsStats {
     pub crashes: u64,
 }
 
-/// An in-memory file system with a durability model and fault injection (module docs).
+/// An in-memory file system with a durability model and fault injection.
+///
+/// # Crash model
+/// Each file has live contents and a durable image: its contents at its last successful
+/// `sync_data`. Each directory has live entries and durable entries: its entries at its last
+/// successful `sync_dir`. [`MemFs::simulate_power_loss`] replaces the live state with the
+/// durable one (what happens to each file's unsynced tail is the [`CrashMode`]) and kills
+/// every open [`WritableFile`] handle: later writes and syncs through it fail, as a crashed
+/// process cannot write. So, as on a real POSIX file system:
+/// - a file created and synced, but whose directory was not synced, is gone after a crash;
+/// - a rename not followed by `sync_dir` of the directory is undone by a crash, and after
+///   the sync the new name refers to the renamed file (whose data must have been synced too);
+/// - a removal not followed by `sync_dir` is undone by a crash;
+/// - `create` of an existing file truncates it, but until the next `sync_data` a crash
+///   brings back its old contents;
+/// - directories made by `create_dir_all` are entries of their parent like files, durable
+///   once the parent is synced; a crash drops everything under a directory that did not
+///   survive. The roots (`""` and `/`) always exist.
+///
+/// Every directory is synced on its own: a rename between two directories is made durable
+/// in each by syncing each (syncing only the target's leaves both names after a crash).
+/// Only files can be renamed.
+///
+/// # Paths
+/// A path is the list of its components with `.` dropped: `a/./b` and `a/b/` are `a/b`.
+/// `..` is not resolved, and `/a` and `a` are different files.
+///
+/// # Reads
+/// [`open_random`](FileSystem::open_random) and
+/// [`open_sequential`](FileSystem::open_sequential) read a copy of the live contents taken
+/// at open. That suits the engine: tables are immutable once finished, and a log is read
+/// only at recovery, before anything appends to it.
+///
+/// # Faults
+/// Settable at any time through any handle (they are shared): fail `sync_data`, `sync_dir`
+/// or `rename` ([`Fail`]); limit the bytes writes may still store
+/// ([`MemFs::set_write_budget`]). Faults survive a crash; clear them with
+/// [`MemFs::clear_faults`].
+///
+/// # Why it is not behind the `test-util` feature
+/// This crate's own integration tests need it, and a feature-gated type would force
+/// `required-features` on each of them. It costs nothing at run time when unused.
+///
+/// # Concurrency
+/// `MemFs` is a cheap clone of one shared state under one mutex: every call is atomic, and a
+/// test keeps a clone to crash or inspect the file system while the engine owns another.
+///
+/// # Example
+/// ```
+/// use std::io::Write;
+/// use std::path::Path;
+/// use lsm::fs::{FileSystem, MemFs};
+///
+/// let fs = MemFs::new();
+/// let mut f = fs.create(Path::new("CURRENT"))?;
+/// f.write_all(b"MANIFEST-000001\n")?;
+/// f.sync_data()?; // the data is durable...
+/// fs.crash();
+/// assert!(!fs.exists(Path::new("CURRENT"))); // ...but its directory entry was not
+/// assert!(f.write_all(b"x").is_err()); // and the crashed process's handle is dead
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Default)]
 pub struct MemFs {
     state: Arc<Mutex<State>>,
@@ -321,7 +341,7 @@ impl Drop for MemFile {
         // A crash already reset the counts of the handles it killed.
         if state.epoch == self.epoch {
             if let Some(inode) = state.inodes.get_mut(&self.inode) {
-                inode.writers -= 1;
+                inode.writers = inode.writers.saturating_sub(1);
             }
             state.gc();
         }

@@ -8,7 +8,8 @@
 //! Durability model both implementations follow (and the engine relies on):
 //! - data written to a file survives a power loss only once `sync_data` on it returned Ok;
 //! - a created, renamed or removed directory entry survives only once `sync_dir` on its
-//!   parent directory returned Ok;
+//!   parent directory returned Ok — this includes a directory made by `create_dir_all`, so a
+//!   new database directory needs its parent synced too;
 //! - rename is atomic: after a crash the name refers to either the old or the new file.
 
 use std::fmt::Debug;
@@ -37,8 +38,9 @@ pub trait FileLock: Send + Sync + Debug {}
 
 /// All file access of the engine.
 ///
-/// Paths are absolute or relative to the process's working directory for `StdFs`, and plain
-/// keys for `MemFs`. All methods may be called from any thread.
+/// Paths are absolute or relative to the process's working directory for `StdFs`, and names
+/// in its own namespace for `MemFs` (see [`MemFs`] for its simple path rule). All methods may
+/// be called from any thread.
 pub trait FileSystem: Send + Sync + Debug + 'static {
     /// Creates `path` for writing, truncating it if it exists.
     fn create(&self, path: &Path) -> io::Result<Box<dyn WritableFile>>;
