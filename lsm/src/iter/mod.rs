@@ -5,8 +5,10 @@
 //! of each user key first). Turning that stream into what a user sees (one entry per user key,
 //! tombstones and snapshots applied) is the job of the database iterator built on top.
 
+mod level;
 mod merge;
 
+pub use level::LevelIterator;
 pub use merge::MergingIterator;
 
 use std::cmp::Ordering;
