@@ -3,10 +3,14 @@
 //! # Crate map (in progress: see the issue «The LSM engine»)
 //! - `key`: internal keys (cf, user key, sequence, kind) and their comparator.
 //! - `fs`: the file-system seam, with the real and the fault-injecting implementations.
+//! - `batch`: [`WriteBatch`], a group of writes kept in its WAL encoding.
 //! - `error`: the crate's error type.
 
+mod batch;
 mod error;
 pub mod fs;
 pub mod key;
+mod varint;
 
+pub use batch::{BatchCorruption, BatchIter, BatchOp, WriteBatch, BATCH_HEADER_LEN};
 pub use error::{Error, Result};
