@@ -31,9 +31,7 @@ use crossbeam_skiplist::SkipMap;
 
 use crate::batch::WriteBatch;
 use crate::error::{Error, Result};
-use crate::key::{
-    encode_internal_key, internal_key, CfId, ParsedKey, SeqNo, ValueKind, MAX_SEQ, TRAILER_LEN,
-};
+use crate::key::{encode_internal_key, CfId, ParsedKey, SeqNo, ValueKind, MAX_SEQ, TRAILER_LEN};
 use entry::{with_lookup_key, KeyLike, MemKey};
 pub use iter::MemTableIter;
 pub use tombstones::RangeTombstone;
@@ -101,15 +99,19 @@ impl MemTable {
             return Ok(());
         };
         let last_seq = check_seqs(first_seq, count)?;
-        // Upper bound of the internal keys and values: each op's encoding holds kind, cf, and
-        // at least one length byte besides its key and value; its internal key adds 8.
-        let capacity = batch.approximate_size() + batch.len() * (TRAILER_LEN - 2);
-        let mut buf = Vec::with_capacity(capacity);
+        // Sized exactly: a full Vec becomes a `Bytes` without allocating a shared header, so a
+        // one-op batch costs two allocations (buffer and node) and a larger one adds a single
+        // header when it is first split.
+        let bytes: usize = batch
+            .iter()
+            .map(|op| 1 + op.key.len() + TRAILER_LEN + op.value.len())
+            .sum();
+        let mut buf = Vec::with_capacity(bytes);
         for (seq, op) in (first_seq..).zip(batch) {
             encode_internal_key(&mut buf, op.cf, op.key, seq, op.kind);
             buf.extend_from_slice(op.value);
         }
-        let bytes = buf.len();
+        debug_assert_eq!(buf.len(), bytes);
         // Split the one buffer op by op; the last piece moves out without a refcount bump.
         let mut rest = Bytes::from(buf);
         for op in batch {
@@ -140,8 +142,9 @@ impl MemTable {
         } else {
             value
         };
-        let mut buf = internal_key(cf, user_key, seq, kind);
-        let key_len = buf.len();
+        let key_len = 1 + user_key.len() + TRAILER_LEN;
+        let mut buf = Vec::with_capacity(key_len + value.len());
+        encode_internal_key(&mut buf, cf, user_key, seq, kind);
         buf.extend_from_slice(value);
         let entry = MemKey::new(Bytes::from(buf), key_len);
         let bytes = entry.size();
@@ -160,8 +163,14 @@ impl MemTable {
     fn account(&self, bytes: usize, first_seq: SeqNo, last_seq: SeqNo) {
         // Statistics only: entries are published by the skiplist itself, hence Relaxed.
         self.memory.fetch_add(bytes, Ordering::Relaxed);
-        self.min_seq.fetch_min(first_seq, Ordering::Relaxed);
-        self.max_seq.fetch_max(last_seq, Ordering::Relaxed);
+        // Sequence numbers mostly grow: test before the read-modify-write, which costs a locked
+        // instruction even when it changes nothing.
+        if first_seq < self.min_seq.load(Ordering::Relaxed) {
+            self.min_seq.fetch_min(first_seq, Ordering::Relaxed);
+        }
+        if last_seq > self.max_seq.load(Ordering::Relaxed) {
+            self.max_seq.fetch_max(last_seq, Ordering::Relaxed);
+        }
     }
 
     /// The newest put or delete of `user_key` in `cf` with sequence number `<= read_seq`.
