@@ -2,20 +2,28 @@
 //!
 //! # Crate map (in progress: see the issue «The LSM engine»)
 //! - `key`: internal keys (cf, user key, sequence, kind) and their comparator.
+//! - `batch`: [`WriteBatch`], a group of writes kept in its WAL encoding.
+//! - `memtable`: [`MemTable`], the concurrent in-memory table, and its cursor.
 //! - `fs`: the file-system seam, with the real and the fault-injecting implementations.
-//! - `iter`: the internal-iterator seam and the merging iterator.
+//! - `iter`: the internal-iterator seam, the merging iterator and the level iterator.
 //! - `table_cache`: open tables by file number, bounded.
-//! - `version`: version edits, the manifest's records.
+//! - `version`: version edits (the manifest's records), versions and the version set.
 //! - `compaction`: the leveled policy (pure) that picks compactions.
+//! - `filename`: names of the files in a database directory.
 //! - `error`: the crate's error type.
 
+mod batch;
 pub mod compaction;
 mod error;
 pub mod filename;
 pub mod fs;
 pub mod iter;
 pub mod key;
+mod memtable;
 pub mod table_cache;
+mod varint;
 pub mod version;
 
+pub use batch::{BatchCorruption, BatchIter, BatchOp, WriteBatch, BATCH_HEADER_LEN};
 pub use error::{Error, Result};
+pub use memtable::{MemTable, MemTableIter, MemValue, RangeTombstone};

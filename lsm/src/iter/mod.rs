@@ -135,3 +135,40 @@ impl InternalIterator for VecIterator {
         Ok(())
     }
 }
+
+/// A memtable read as an internal iterator (its movements cannot fail).
+impl InternalIterator for crate::MemTableIter {
+    fn valid(&self) -> bool {
+        crate::MemTableIter::valid(self)
+    }
+    fn key(&self) -> &[u8] {
+        crate::MemTableIter::key(self)
+    }
+    fn value(&self) -> &[u8] {
+        crate::MemTableIter::value(self)
+    }
+    fn seek(&mut self, target: &[u8]) -> Result<()> {
+        crate::MemTableIter::seek(self, target);
+        Ok(())
+    }
+    fn seek_for_prev(&mut self, target: &[u8]) -> Result<()> {
+        crate::MemTableIter::seek_for_prev(self, target);
+        Ok(())
+    }
+    fn seek_to_first(&mut self) -> Result<()> {
+        crate::MemTableIter::seek_to_first(self);
+        Ok(())
+    }
+    fn seek_to_last(&mut self) -> Result<()> {
+        crate::MemTableIter::seek_to_last(self);
+        Ok(())
+    }
+    fn next(&mut self) -> Result<()> {
+        crate::MemTableIter::next(self);
+        Ok(())
+    }
+    fn prev(&mut self) -> Result<()> {
+        crate::MemTableIter::prev(self);
+        Ok(())
+    }
+}
