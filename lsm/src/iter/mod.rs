@@ -5,9 +5,11 @@
 //! of each user key first). Turning that stream into what a user sees (one entry per user key,
 //! tombstones and snapshots applied) is the job of the database iterator built on top.
 
+mod db_iter;
 mod level;
 mod merge;
 
+pub use db_iter::{DbIterator, IterOptions};
 pub use level::LevelIterator;
 pub use merge::MergingIterator;
 
