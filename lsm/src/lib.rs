@@ -6,6 +6,8 @@
 //! - `memtable`: [`MemTable`], the concurrent in-memory table, and its cursor.
 //! - `fs`: the file-system seam, with the real and the fault-injecting implementations.
 //! - `iter`: the internal-iterator seam, the merging iterator and the level iterator.
+//! - `flush`: writing sorted entries to a table (temp, fsync, rename, fsync dir).
+//! - `range_del`: a table's range tombstones, kept in its properties.
 //! - `table_cache`: open tables by file number, bounded.
 //! - `version`: version edits (the manifest's records), versions and the version set.
 //! - `compaction`: the leveled policy (pure) that picks compactions.
@@ -16,10 +18,12 @@ mod batch;
 pub mod compaction;
 mod error;
 pub mod filename;
+pub mod flush;
 pub mod fs;
 pub mod iter;
 pub mod key;
 mod memtable;
+pub mod range_del;
 pub mod table_cache;
 mod varint;
 pub mod version;

@@ -43,8 +43,8 @@ pub trait InternalIterator: Send {
     fn prev(&mut self) -> Result<()>;
 }
 
-/// Three-way comparison of internal keys.
-pub(crate) fn cmp_internal(a: &[u8], b: &[u8]) -> Ordering {
+/// Three-way comparison of internal keys (the engine's order).
+pub fn cmp_internal(a: &[u8], b: &[u8]) -> Ordering {
     sstable::Comparator::compare(&crate::key::InternalKeyComparator, a, b)
 }
 

@@ -1,0 +1,205 @@
+//! Writing sorted entries (a memtable, or a compaction's output) to a table file.
+//!
+//! The table is written under a temporary name, fsynced by the builder, renamed to
+//! `<number>.sst` and the directory fsynced: only then does the caller log it in the manifest.
+//! A crash anywhere before leaves at most an unreferenced temporary or table file, which the
+//! engine deletes at the next open.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sstable::{TableBuilder, TableOptions};
+
+use crate::error::{Error, Result};
+use crate::filename;
+use crate::fs::FileSystem;
+use crate::iter::{cmp_internal, InternalIterator};
+use crate::key::{
+    internal_key, CfUserKeyExtractor, InternalKeyComparator, ParsedKey, ValueKind, MAX_SEQ,
+};
+use crate::memtable::RangeTombstone;
+use crate::range_del;
+use crate::version::FileMeta;
+
+/// Name of the table properties holding the smallest and largest sequence numbers (u64 LE).
+pub const SEQ_MIN_PROPERTY: &str = "seqno.min";
+/// See [`SEQ_MIN_PROPERTY`].
+pub const SEQ_MAX_PROPERTY: &str = "seqno.max";
+
+/// Table options for the engine's tables: the caller's block settings with the engine's key
+/// order and filter key.
+pub fn engine_table_options(base: &TableOptions) -> TableOptions {
+    TableOptions {
+        comparator: Arc::new(InternalKeyComparator),
+        filter_key: Arc::new(CfUserKeyExtractor),
+        ..base.clone()
+    }
+}
+
+/// Writes every entry of `entries` (from its current position to its end) and `tombstones`
+/// into table `number` in `dir`. Returns `None`, writing nothing, when both are empty.
+///
+/// # Errors
+/// `Io` on any write, sync or rename failure (the caller must treat a sync failure as fatal);
+/// `Corruption` if the source yields a malformed key.
+pub fn write_table(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    number: u64,
+    entries: &mut dyn InternalIterator,
+    tombstones: &[RangeTombstone],
+    options: &TableOptions,
+) -> Result<Option<FileMeta>> {
+    if !entries.valid() && tombstones.is_empty() {
+        return Ok(None);
+    }
+    let temp = filename::temp(dir, number);
+    let out = fs.create(&temp).map_err(|e| Error::io(&temp, e))?;
+    let mut builder = TableBuilder::new(
+        out,
+        temp.display().to_string(),
+        engine_table_options(options),
+    )?;
+    let mut bounds: Option<(Vec<u8>, Vec<u8>)> = None;
+    let (mut min_seq, mut max_seq) = (MAX_SEQ, 0);
+    let widen = |key: &[u8], bounds: &mut Option<(Vec<u8>, Vec<u8>)>| match bounds {
+        None => *bounds = Some((key.to_vec(), key.to_vec())),
+        Some((lo, hi)) => {
+            if cmp_internal(key, lo).is_lt() {
+                *lo = key.to_vec();
+            }
+            if cmp_internal(key, hi).is_gt() {
+                *hi = key.to_vec();
+            }
+        }
+    };
+    while entries.valid() {
+        let key = entries.key();
+        let parsed = ParsedKey::parse(key).ok_or_else(|| Error::Corruption {
+            file: temp.display().to_string(),
+            offset: 0,
+            reason: "flush source yielded a malformed internal key".into(),
+        })?;
+        min_seq = min_seq.min(parsed.seq);
+        max_seq = max_seq.max(parsed.seq);
+        builder.add(key, entries.value())?;
+        widen(key, &mut bounds);
+        entries.next()?;
+    }
+    for t in tombstones {
+        min_seq = min_seq.min(t.seq);
+        max_seq = max_seq.max(t.seq);
+        // The file's key range must cover its tombstones, or lookups and compactions of keys
+        // in the range would skip the file.
+        widen(
+            &internal_key(t.cf, &t.start, t.seq, ValueKind::RangeDelete),
+            &mut bounds,
+        );
+        widen(
+            &internal_key(t.cf, &t.end, MAX_SEQ, ValueKind::SEEK),
+            &mut bounds,
+        );
+    }
+    if !tombstones.is_empty() {
+        builder.set_property(
+            range_del::RANGE_DELS_PROPERTY,
+            range_del::encode(tombstones),
+        );
+    }
+    builder.set_property(SEQ_MIN_PROPERTY, min_seq.to_le_bytes());
+    builder.set_property(SEQ_MAX_PROPERTY, max_seq.to_le_bytes());
+    builder.finish()?;
+    let path = filename::table(dir, number);
+    fs.rename(&temp, &path).map_err(|e| Error::io(&path, e))?;
+    fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
+    let size = fs.file_size(&path).map_err(|e| Error::io(&path, e))?;
+    let (smallest, largest) = bounds.unwrap_or_default();
+    Ok(Some(FileMeta {
+        number,
+        size,
+        smallest,
+        largest,
+        smallest_seq: min_seq,
+        largest_seq: max_seq,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fs::MemFs;
+    use crate::table_cache::TableCache;
+    use crate::{MemTable, WriteBatch};
+    use bytes::Bytes;
+
+    #[test]
+    fn a_memtable_flushes_to_a_table_with_its_bounds_and_tombstones() {
+        let fs = MemFs::new();
+        let dir = Path::new("/db");
+        fs.create_dir_all(dir).unwrap();
+        fs.sync_dir(Path::new("/")).unwrap();
+        let mem = Arc::new(MemTable::new());
+        let mut batch = WriteBatch::new();
+        batch.put(0, b"b", b"1");
+        batch.delete(0, b"c");
+        batch.put(2, b"a", b"2");
+        batch.delete_range(0, b"x", b"z").unwrap();
+        mem.insert_batch(&batch, 10).unwrap();
+        let mut it = mem.iter();
+        it.seek_to_first();
+        let meta = write_table(
+            &fs,
+            dir,
+            7,
+            &mut it,
+            &mem.range_tombstones(),
+            &TableOptions::default(),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!((meta.smallest_seq, meta.largest_seq), (10, 13));
+        assert_eq!(ParsedKey::parse(&meta.smallest).unwrap().user_key, b"b");
+        let largest = ParsedKey::parse(&meta.largest).unwrap();
+        assert_eq!((largest.cf, largest.user_key), (2, &b"a"[..]));
+        assert!(
+            !fs.exists(&filename::temp(dir, 7)),
+            "the temporary file was renamed"
+        );
+        let cache = TableCache::new(
+            Arc::new(fs.clone()),
+            dir.into(),
+            Arc::new(sstable::BlockCache::new(1 << 20)),
+            4,
+        );
+        let table = cache.get(7).unwrap();
+        assert_eq!(table.properties().num_entries, 3);
+        assert_eq!(table.properties().user_u64(SEQ_MAX_PROPERTY), Some(13));
+        let dels =
+            range_del::decode(&table.properties().user[range_del::RANGE_DELS_PROPERTY]).unwrap();
+        assert_eq!(dels.len(), 1);
+        assert_eq!(
+            (dels[0].start.clone(), dels[0].end.clone(), dels[0].seq),
+            (Bytes::from_static(b"x"), Bytes::from_static(b"z"), 13)
+        );
+        // Durable: the rename and the directory were synced.
+        fs.crash();
+        assert!(fs.exists(&filename::table(dir, 7)));
+    }
+
+    #[test]
+    fn nothing_to_write_writes_nothing() {
+        let fs = MemFs::new();
+        let mem = Arc::new(MemTable::new());
+        let mut it = mem.iter();
+        it.seek_to_first();
+        let r = write_table(
+            &fs,
+            Path::new("/db"),
+            1,
+            &mut it,
+            &[],
+            &TableOptions::default(),
+        );
+        assert!(r.unwrap().is_none());
+    }
+}
