@@ -36,6 +36,142 @@ pub fn engine_table_options(base: &TableOptions) -> TableOptions {
     }
 }
 
+/// A table being written: entries in order, then range tombstones, then `finish`.
+pub struct TableWriter<'a> {
+    fs: &'a dyn FileSystem,
+    dir: &'a Path,
+    number: u64,
+    temp: std::path::PathBuf,
+    builder: TableBuilder<Box<dyn crate::fs::WritableFile>>,
+    bounds: Option<(Vec<u8>, Vec<u8>)>,
+    min_seq: u64,
+    max_seq: u64,
+}
+
+impl std::fmt::Debug for TableWriter<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableWriter")
+            .field("number", &self.number)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> TableWriter<'a> {
+    /// Starts table `number` in `dir`, under its temporary name.
+    ///
+    /// # Errors
+    /// `Io` if the file cannot be created.
+    pub fn create(
+        fs: &'a dyn FileSystem,
+        dir: &'a Path,
+        number: u64,
+        options: &TableOptions,
+    ) -> Result<Self> {
+        let temp = filename::temp(dir, number);
+        let out = fs.create(&temp).map_err(|e| Error::io(&temp, e))?;
+        let builder = TableBuilder::new(
+            out,
+            temp.display().to_string(),
+            engine_table_options(options),
+        )?;
+        Ok(TableWriter {
+            fs,
+            dir,
+            number,
+            temp,
+            builder,
+            bounds: None,
+            min_seq: MAX_SEQ,
+            max_seq: 0,
+        })
+    }
+
+    fn widen(&mut self, key: &[u8]) {
+        match &mut self.bounds {
+            None => self.bounds = Some((key.to_vec(), key.to_vec())),
+            Some((lo, hi)) => {
+                if cmp_internal(key, lo).is_lt() {
+                    *lo = key.to_vec();
+                }
+                if cmp_internal(key, hi).is_gt() {
+                    *hi = key.to_vec();
+                }
+            }
+        }
+    }
+
+    /// Adds an entry; keys must increase in internal-key order.
+    ///
+    /// # Errors
+    /// `Corruption` for a malformed key, `InvalidArgument` for one out of order, `Io`.
+    pub fn add(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        let parsed = ParsedKey::parse(key).ok_or_else(|| Error::Corruption {
+            file: self.temp.display().to_string(),
+            offset: 0,
+            reason: "table source yielded a malformed internal key".into(),
+        })?;
+        self.min_seq = self.min_seq.min(parsed.seq);
+        self.max_seq = self.max_seq.max(parsed.seq);
+        self.builder.add(key, value)?;
+        self.widen(key);
+        Ok(())
+    }
+
+    /// Entries added so far.
+    pub fn num_entries(&self) -> u64 {
+        self.builder.num_entries()
+    }
+
+    /// Approximate file size so far.
+    pub fn estimated_size(&self) -> u64 {
+        self.builder.estimated_size()
+    }
+
+    /// Records `tombstones` in the table (its key range grows to cover them), writes the rest,
+    /// fsyncs, renames the file into place and fsyncs the directory.
+    ///
+    /// # Errors
+    /// `Io` on any write, sync or rename failure (a sync failure is fatal for the caller).
+    pub fn finish(mut self, tombstones: &[RangeTombstone]) -> Result<FileMeta> {
+        for t in tombstones {
+            self.min_seq = self.min_seq.min(t.seq);
+            self.max_seq = self.max_seq.max(t.seq);
+            // The file's key range must cover its tombstones, or lookups and compactions of
+            // keys in the range would skip the file.
+            self.widen(&internal_key(t.cf, &t.start, t.seq, ValueKind::RangeDelete));
+            self.widen(&internal_key(t.cf, &t.end, MAX_SEQ, ValueKind::SEEK));
+        }
+        if !tombstones.is_empty() {
+            self.builder.set_property(
+                range_del::RANGE_DELS_PROPERTY,
+                range_del::encode(tombstones),
+            );
+        }
+        self.builder
+            .set_property(SEQ_MIN_PROPERTY, self.min_seq.to_le_bytes());
+        self.builder
+            .set_property(SEQ_MAX_PROPERTY, self.max_seq.to_le_bytes());
+        self.builder.finish()?;
+        let path = filename::table(self.dir, self.number);
+        self.fs
+            .rename(&self.temp, &path)
+            .map_err(|e| Error::io(&path, e))?;
+        self.fs
+            .sync_dir(self.dir)
+            .map_err(|e| Error::io(self.dir, e))?;
+        let size = self.fs.file_size(&path).map_err(|e| Error::io(&path, e))?;
+        let (smallest, largest) = self.bounds.unwrap_or_default();
+        Ok(FileMeta {
+            number: self.number,
+            size,
+            smallest,
+            largest,
+            smallest_seq: self.min_seq,
+            largest_seq: self.max_seq,
+        })
+    }
+}
+
 /// Writes every entry of `entries` (from its current position to its end) and `tombstones`
 /// into table `number` in `dir`. Returns `None`, writing nothing, when both are empty.
 ///
@@ -53,75 +189,12 @@ pub fn write_table(
     if !entries.valid() && tombstones.is_empty() {
         return Ok(None);
     }
-    let temp = filename::temp(dir, number);
-    let out = fs.create(&temp).map_err(|e| Error::io(&temp, e))?;
-    let mut builder = TableBuilder::new(
-        out,
-        temp.display().to_string(),
-        engine_table_options(options),
-    )?;
-    let mut bounds: Option<(Vec<u8>, Vec<u8>)> = None;
-    let (mut min_seq, mut max_seq) = (MAX_SEQ, 0);
-    let widen = |key: &[u8], bounds: &mut Option<(Vec<u8>, Vec<u8>)>| match bounds {
-        None => *bounds = Some((key.to_vec(), key.to_vec())),
-        Some((lo, hi)) => {
-            if cmp_internal(key, lo).is_lt() {
-                *lo = key.to_vec();
-            }
-            if cmp_internal(key, hi).is_gt() {
-                *hi = key.to_vec();
-            }
-        }
-    };
+    let mut writer = TableWriter::create(fs, dir, number, options)?;
     while entries.valid() {
-        let key = entries.key();
-        let parsed = ParsedKey::parse(key).ok_or_else(|| Error::Corruption {
-            file: temp.display().to_string(),
-            offset: 0,
-            reason: "flush source yielded a malformed internal key".into(),
-        })?;
-        min_seq = min_seq.min(parsed.seq);
-        max_seq = max_seq.max(parsed.seq);
-        builder.add(key, entries.value())?;
-        widen(key, &mut bounds);
+        writer.add(entries.key(), entries.value())?;
         entries.next()?;
     }
-    for t in tombstones {
-        min_seq = min_seq.min(t.seq);
-        max_seq = max_seq.max(t.seq);
-        // The file's key range must cover its tombstones, or lookups and compactions of keys
-        // in the range would skip the file.
-        widen(
-            &internal_key(t.cf, &t.start, t.seq, ValueKind::RangeDelete),
-            &mut bounds,
-        );
-        widen(
-            &internal_key(t.cf, &t.end, MAX_SEQ, ValueKind::SEEK),
-            &mut bounds,
-        );
-    }
-    if !tombstones.is_empty() {
-        builder.set_property(
-            range_del::RANGE_DELS_PROPERTY,
-            range_del::encode(tombstones),
-        );
-    }
-    builder.set_property(SEQ_MIN_PROPERTY, min_seq.to_le_bytes());
-    builder.set_property(SEQ_MAX_PROPERTY, max_seq.to_le_bytes());
-    builder.finish()?;
-    let path = filename::table(dir, number);
-    fs.rename(&temp, &path).map_err(|e| Error::io(&path, e))?;
-    fs.sync_dir(dir).map_err(|e| Error::io(dir, e))?;
-    let size = fs.file_size(&path).map_err(|e| Error::io(&path, e))?;
-    let (smallest, largest) = bounds.unwrap_or_default();
-    Ok(Some(FileMeta {
-        number,
-        size,
-        smallest,
-        largest,
-        smallest_seq: min_seq,
-        largest_seq: max_seq,
-    }))
+    writer.finish(tombstones).map(Some)
 }
 
 #[cfg(test)]
