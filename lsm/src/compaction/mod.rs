@@ -1,7 +1,9 @@
 //! Compaction: the pure policy that picks work, and (to come) the worker that runs it.
 
+mod drop;
 mod picker;
 
+pub use drop::{CompactionFilter, Decision, DropPolicy, FilterDecision};
 pub use picker::{
     is_bottommost, level_scores, level_targets, pick_compaction, CompactionOptions, CompactionTask,
     LevelTargets,

@@ -1,0 +1,285 @@
+//! What a compaction keeps: a pure, entry-by-entry decision over the merged input.
+//!
+//! Snapshots split sequence numbers into *stripes*: stripe `i` holds the sequence numbers
+//! visible to snapshot `i` but not to snapshot `i - 1` (snapshots sorted ascending; the last
+//! stripe is everything newer than the newest snapshot, seen by the latest state). Within one
+//! user key (entries arrive newest first), a version is needed only if no newer version of the
+//! key lies in the same stripe: every reader that could see it sees that newer one instead.
+//! Consequences:
+//! 1. Older versions are dropped only when no snapshot needs them.
+//! 2. A point tombstone (or a value removed by the compaction filter) is dropped only in the
+//!    oldest stripe and only at the bottom of the tree (nothing older below could reappear).
+//! 3. A value covered by a range tombstone of the same stripe is dropped; range tombstones
+//!    themselves are dropped only at the bottom, in the oldest stripe.
+
+use std::fmt::Debug;
+
+use crate::key::{cf_user_key, CfId, ParsedKey, SeqNo, ValueKind};
+use crate::memtable::RangeTombstone;
+
+/// The compaction filter's answer for one value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FilterDecision {
+    /// Keep the value.
+    Keep,
+    /// Remove the value (and, with it, every older version of the key).
+    Remove,
+}
+
+/// A hook called during compaction for values no snapshot protects (MVCC GC, TTL expiry).
+pub trait CompactionFilter: Send + Sync + Debug {
+    /// A name for logs and stats.
+    fn name(&self) -> &str;
+
+    /// Decides whether `value`, the newest version of `user_key` that every reader sees,
+    /// stays. `bottommost` says whether older data for the key may exist below this output.
+    fn filter(&self, cf: CfId, user_key: &[u8], value: &[u8], bottommost: bool) -> FilterDecision;
+}
+
+/// What to do with one entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Write it out unchanged.
+    Keep,
+    /// Leave it out.
+    Drop,
+    /// Write a point tombstone at the same key and sequence instead (filter removal above
+    /// the bottom: older versions below must stay hidden).
+    Tombstone,
+}
+
+/// The per-compaction state of the drop rules.
+#[derive(Debug)]
+pub struct DropPolicy<'a> {
+    /// Live snapshots' sequence numbers, ascending.
+    snapshots: &'a [SeqNo],
+    bottommost: bool,
+    filter: Option<&'a dyn CompactionFilter>,
+    tombstones: &'a [RangeTombstone],
+    current: Vec<u8>,
+    /// Stripe of the newest kept version of `current`.
+    last_stripe: Option<usize>,
+}
+
+impl<'a> DropPolicy<'a> {
+    /// Rules for a compaction with these snapshots (ascending), whose output has no older data
+    /// below it when `bottommost`, and these input range tombstones.
+    pub fn new(
+        snapshots: &'a [SeqNo],
+        bottommost: bool,
+        filter: Option<&'a dyn CompactionFilter>,
+        tombstones: &'a [RangeTombstone],
+    ) -> Self {
+        DropPolicy {
+            snapshots,
+            bottommost,
+            filter,
+            tombstones,
+            current: Vec::new(),
+            last_stripe: None,
+        }
+    }
+
+    fn stripe(&self, seq: SeqNo) -> usize {
+        self.snapshots.partition_point(|s| *s < seq)
+    }
+
+    /// Decides for the next entry of the merged input (internal keys in order).
+    /// A malformed key is kept (the writer reports it).
+    pub fn decide(&mut self, key: &[u8], value: &[u8]) -> Decision {
+        let Some(k) = ParsedKey::parse(key) else {
+            return Decision::Keep;
+        };
+        let user = cf_user_key(key);
+        if user != self.current.as_slice() {
+            self.current.clear();
+            self.current.extend_from_slice(user);
+            self.last_stripe = None;
+        }
+        let stripe = self.stripe(k.seq);
+        if self.last_stripe == Some(stripe) {
+            return Decision::Drop;
+        }
+        self.last_stripe = Some(stripe);
+        let oldest_stripe = stripe == 0;
+        let covered = self.tombstones.iter().any(|t| {
+            t.cf == k.cf
+                && t.seq > k.seq
+                && self.stripe(t.seq) == stripe
+                && t.start.as_ref() <= k.user_key
+                && k.user_key < t.end.as_ref()
+        });
+        match k.kind {
+            ValueKind::Put if covered => Decision::Drop,
+            ValueKind::Put if oldest_stripe => match self.filter {
+                Some(f)
+                    if f.filter(k.cf, k.user_key, value, self.bottommost)
+                        == FilterDecision::Remove =>
+                {
+                    if self.bottommost {
+                        Decision::Drop
+                    } else {
+                        Decision::Tombstone
+                    }
+                }
+                _ => Decision::Keep,
+            },
+            ValueKind::Put => Decision::Keep,
+            ValueKind::Delete if self.bottommost && oldest_stripe => Decision::Drop,
+            ValueKind::Delete if covered => Decision::Drop,
+            ValueKind::Delete | ValueKind::RangeDelete => Decision::Keep,
+        }
+    }
+
+    /// Whether a range tombstone must be carried into the output.
+    pub fn keep_range_tombstone(&self, t: &RangeTombstone) -> bool {
+        !(self.bottommost && self.stripe(t.seq) == 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::key::internal_key;
+    use bytes::Bytes;
+
+    fn run(
+        entries: &[(&str, u64, ValueKind)],
+        snapshots: &[SeqNo],
+        bottommost: bool,
+        filter: Option<&dyn CompactionFilter>,
+        tombs: &[RangeTombstone],
+    ) -> Vec<(String, u64, Decision)> {
+        let mut p = DropPolicy::new(snapshots, bottommost, filter, tombs);
+        entries
+            .iter()
+            .map(|(k, s, kind)| {
+                let d = p.decide(&internal_key(0, k.as_bytes(), *s, *kind), b"v");
+                (k.to_string(), *s, d)
+            })
+            .collect()
+    }
+
+    use Decision::{Drop, Keep, Tombstone};
+    use ValueKind::{Delete, Put};
+
+    #[test]
+    fn without_snapshots_only_the_newest_version_survives() {
+        let out = run(
+            &[
+                ("a", 9, Put),
+                ("a", 5, Put),
+                ("a", 2, Delete),
+                ("b", 4, Put),
+            ],
+            &[],
+            false,
+            None,
+            &[],
+        );
+        let d: Vec<Decision> = out.iter().map(|o| o.2).collect();
+        assert_eq!(d, vec![Keep, Drop, Drop, Keep]);
+    }
+
+    #[test]
+    fn snapshots_keep_the_versions_they_see() {
+        // Snapshot at 6 sees version 5; the latest state sees 9; version 2 is hidden by 5.
+        let out = run(
+            &[("a", 9, Put), ("a", 5, Put), ("a", 2, Put)],
+            &[6],
+            false,
+            None,
+            &[],
+        );
+        let d: Vec<Decision> = out.iter().map(|o| o.2).collect();
+        assert_eq!(d, vec![Keep, Keep, Drop]);
+    }
+
+    #[test]
+    fn tombstones_go_only_at_the_bottom_in_the_oldest_stripe() {
+        let entries = [("a", 5, Delete), ("a", 3, Put)];
+        let above: Vec<Decision> = run(&entries, &[], false, None, &[])
+            .iter()
+            .map(|o| o.2)
+            .collect();
+        assert_eq!(above, vec![Keep, Drop]);
+        let bottom: Vec<Decision> = run(&entries, &[], true, None, &[])
+            .iter()
+            .map(|o| o.2)
+            .collect();
+        assert_eq!(bottom, vec![Drop, Drop]);
+        // A snapshot older than the tombstone still needs the value under it.
+        let snap: Vec<Decision> = run(&entries, &[4], true, None, &[])
+            .iter()
+            .map(|o| o.2)
+            .collect();
+        assert_eq!(snap, vec![Keep, Keep]);
+    }
+
+    #[test]
+    fn range_tombstones_cover_older_values_of_their_stripe() {
+        let t = RangeTombstone {
+            cf: 0,
+            start: Bytes::from_static(b"a"),
+            end: Bytes::from_static(b"c"),
+            seq: 7,
+        };
+        let out = run(
+            &[("a", 5, Put), ("b", 8, Put), ("c", 1, Put)],
+            &[],
+            false,
+            None,
+            std::slice::from_ref(&t),
+        );
+        let d: Vec<Decision> = out.iter().map(|o| o.2).collect();
+        assert_eq!(d, vec![Drop, Keep, Keep]);
+        let protected = run(
+            &[("a", 5, Put)],
+            &[6],
+            false,
+            None,
+            std::slice::from_ref(&t),
+        );
+        assert_eq!(protected[0].2, Keep, "a snapshot at 6 still sees a@5");
+        let p = DropPolicy::new(&[], true, None, &[]);
+        assert!(!p.keep_range_tombstone(&t));
+        let p = DropPolicy::new(&[6], true, None, &[]);
+        assert!(p.keep_range_tombstone(&t));
+    }
+
+    #[derive(Debug)]
+    struct DropOdd;
+    impl CompactionFilter for DropOdd {
+        fn name(&self) -> &str {
+            "drop-odd"
+        }
+        fn filter(&self, _: CfId, key: &[u8], _: &[u8], _: bool) -> FilterDecision {
+            if key.last().is_some_and(|b| b % 2 == 1) {
+                FilterDecision::Remove
+            } else {
+                FilterDecision::Keep
+            }
+        }
+    }
+
+    #[test]
+    fn the_filter_sees_only_unprotected_values() {
+        let entries = [("a", 5, Put), ("b", 6, Put), ("c", 7, Put)];
+        let above: Vec<Decision> = run(&entries, &[], false, Some(&DropOdd), &[])
+            .iter()
+            .map(|o| o.2)
+            .collect();
+        assert_eq!(above, vec![Tombstone, Keep, Tombstone]);
+        let bottom: Vec<Decision> = run(&entries, &[], true, Some(&DropOdd), &[])
+            .iter()
+            .map(|o| o.2)
+            .collect();
+        assert_eq!(bottom, vec![Drop, Keep, Drop]);
+        // c@7 is newer than the snapshot at 6, so it is in the latest stripe: not filtered.
+        let snap: Vec<Decision> = run(&entries, &[6], true, Some(&DropOdd), &[])
+            .iter()
+            .map(|o| o.2)
+            .collect();
+        assert_eq!(snap, vec![Drop, Keep, Keep]);
+    }
+}
