@@ -1,0 +1,289 @@
+//! Running a compaction: merge the input files, apply the drop rules, write outputs.
+//!
+//! Outputs are cut at the target file size and where an output would overlap more than ten
+//! target sizes of the level below it (so a later compaction of that file stays small), but
+//! never between two versions of one user key: files of a level >= 1 must not share a user
+//! key. Range tombstones are clipped to each output's share of the key space.
+//!
+//! The job only writes new files and returns the edit; the caller logs it in the manifest and
+//! deletes the inputs once the edit is durable.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use sstable::TableOptions;
+
+use super::drop::{CompactionFilter, Decision, DropPolicy};
+use super::picker::{is_bottommost, CompactionTask};
+use crate::error::{Error, Result};
+use crate::flush::TableWriter;
+use crate::fs::FileSystem;
+use crate::iter::{InternalIterator, LevelIterator, MergingIterator};
+use crate::key::{cf_user_key, internal_key, ParsedKey, SeqNo, ValueKind};
+use crate::memtable::RangeTombstone;
+use crate::range_del;
+use crate::table_cache::TableCache;
+use crate::version::{FileMeta, Version, VersionEdit};
+
+/// Everything a compaction needs besides the task.
+#[derive(Debug)]
+pub struct JobContext<'a> {
+    /// Where tables live.
+    pub fs: &'a dyn FileSystem,
+    /// The database directory.
+    pub dir: &'a Path,
+    /// Opens input tables.
+    pub tables: &'a Arc<TableCache>,
+    /// The version the task was picked from.
+    pub version: &'a Version,
+    /// Live snapshots, ascending.
+    pub snapshots: &'a [SeqNo],
+    /// The compaction filter, if any.
+    pub filter: Option<&'a dyn CompactionFilter>,
+    /// Block settings of the outputs.
+    pub table_options: &'a TableOptions,
+    /// Target size of an output file.
+    pub target_file_size: u64,
+}
+
+/// What a compaction did.
+#[derive(Debug, Default)]
+pub struct JobResult {
+    /// Deletes the inputs, adds the outputs.
+    pub edit: VersionEdit,
+    /// Bytes of input files.
+    pub bytes_read: u64,
+    /// Bytes of output files.
+    pub bytes_written: u64,
+    /// Entries dropped.
+    pub dropped: u64,
+}
+
+/// Range tombstones stored in `file`.
+fn tombstones_of(tables: &TableCache, file: &FileMeta) -> Result<Vec<RangeTombstone>> {
+    let table = tables.get(file.number)?;
+    match table.properties().user.get(range_del::RANGE_DELS_PROPERTY) {
+        None => Ok(Vec::new()),
+        Some(raw) => range_del::decode(raw).map_err(|reason| Error::Corruption {
+            file: table.name().to_owned(),
+            offset: table.footer().properties.offset,
+            reason,
+        }),
+    }
+}
+
+/// Runs `task`, numbering outputs with `next_number`.
+///
+/// # Errors
+/// `Io` or `Corruption` from reading inputs or writing outputs. Outputs written before the
+/// failure are left for the caller's obsolete-file sweep (they are in no version).
+pub fn run(
+    ctx: &JobContext<'_>,
+    task: &CompactionTask,
+    next_number: &mut dyn FnMut() -> u64,
+) -> Result<JobResult> {
+    let mut result = JobResult::default();
+    let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
+    let mut tombstones = Vec::new();
+    for f in task.all_inputs() {
+        result.bytes_read += f.size;
+        tombstones.extend(tombstones_of(ctx.tables, f)?);
+    }
+    if task.level == 0 {
+        for f in &task.inputs {
+            children.push(Box::new(ctx.tables.get(f.number)?.iter()));
+        }
+    } else {
+        children.push(Box::new(LevelIterator::new(
+            ctx.tables.clone(),
+            task.inputs.clone(),
+        )));
+    }
+    children.push(Box::new(LevelIterator::new(
+        ctx.tables.clone(),
+        task.overlapping.clone(),
+    )));
+    let mut input = MergingIterator::new(children);
+
+    let range: Vec<Arc<FileMeta>> = task.all_inputs().cloned().collect();
+    let lo = range
+        .iter()
+        .map(|f| cf_user_key(&f.smallest))
+        .min()
+        .unwrap_or_default()
+        .to_vec();
+    let hi = range
+        .iter()
+        .map(|f| cf_user_key(&f.largest))
+        .max()
+        .unwrap_or_default()
+        .to_vec();
+    let bottommost = is_bottommost(ctx.version, task.output_level, &lo, &hi);
+    let mut policy = DropPolicy::new(ctx.snapshots, bottommost, ctx.filter, &tombstones);
+    let kept_tombstones: Vec<RangeTombstone> = tombstones
+        .iter()
+        .filter(|t| policy.keep_range_tombstone(t))
+        .cloned()
+        .collect();
+    let grandparents = ctx.version.files(task.output_level + 1).to_vec();
+
+    let mut outputs = Outputs {
+        ctx,
+        writer: None,
+        lower: None,
+        grandparent_index: 0,
+        grandparent_overlap: 0,
+        files: Vec::new(),
+        tombstones: &kept_tombstones,
+    };
+    input.seek_to_first()?;
+    let mut previous_user: Vec<u8> = Vec::new();
+    while input.valid() {
+        let key = input.key();
+        let user = cf_user_key(key);
+        let new_user_key = user != previous_user.as_slice();
+        let decision = policy.decide(key, input.value());
+        if decision == Decision::Drop {
+            result.dropped += 1;
+        } else {
+            if new_user_key && outputs.should_cut(user, &grandparents) {
+                outputs.finish_current(Some(user))?;
+            }
+            let writer = outputs.writer(next_number)?;
+            if decision == Decision::Tombstone {
+                let k = ParsedKey::parse(key).ok_or_else(|| Error::Corruption {
+                    file: String::new(),
+                    offset: 0,
+                    reason: "malformed key in compaction input".into(),
+                })?;
+                writer.add(
+                    &internal_key(k.cf, k.user_key, k.seq, ValueKind::Delete),
+                    &[],
+                )?;
+            } else {
+                writer.add(key, input.value())?;
+            }
+        }
+        if new_user_key {
+            previous_user.clear();
+            previous_user.extend_from_slice(user);
+        }
+        input.next()?;
+    }
+    if outputs.writer.is_none() && outputs.files.is_empty() && !kept_tombstones.is_empty() {
+        outputs.writer(next_number)?;
+    }
+    outputs.finish_current(None)?;
+
+    for f in &task.inputs {
+        result
+            .edit
+            .deleted_files
+            .push((task.level as u32, f.number));
+    }
+    for f in &task.overlapping {
+        result
+            .edit
+            .deleted_files
+            .push((task.output_level as u32, f.number));
+    }
+    for f in outputs.files {
+        result.bytes_written += f.size;
+        result.edit.new_files.push((task.output_level as u32, f));
+    }
+    Ok(result)
+}
+
+/// The output files of one compaction, cut as the keys advance.
+struct Outputs<'a, 'c> {
+    ctx: &'a JobContext<'c>,
+    writer: Option<TableWriter<'c>>,
+    /// `cf + user key` where the open output's share of the key space begins (`None`: from
+    /// the start).
+    lower: Option<Vec<u8>>,
+    grandparent_index: usize,
+    /// Bytes of grandparent files the open output spans.
+    grandparent_overlap: u64,
+    files: Vec<FileMeta>,
+    tombstones: &'a [RangeTombstone],
+}
+
+impl<'c> Outputs<'_, 'c> {
+    fn writer(&mut self, next_number: &mut dyn FnMut() -> u64) -> Result<&mut TableWriter<'c>> {
+        if self.writer.is_none() {
+            let w = TableWriter::create(
+                self.ctx.fs,
+                self.ctx.dir,
+                next_number(),
+                self.ctx.table_options,
+            )?;
+            self.writer = Some(w);
+        }
+        self.writer
+            .as_mut()
+            .ok_or_else(|| Error::InvalidArgument("no output".into()))
+    }
+
+    /// Whether to start a new output before `user` (a `cf + user key`).
+    fn should_cut(&mut self, user: &[u8], grandparents: &[Arc<FileMeta>]) -> bool {
+        while let Some(g) = grandparents.get(self.grandparent_index) {
+            if cf_user_key(&g.largest) >= user {
+                break;
+            }
+            if self.writer.is_some() {
+                self.grandparent_overlap += g.size;
+            }
+            self.grandparent_index += 1;
+        }
+        let Some(w) = &self.writer else {
+            return false;
+        };
+        w.estimated_size() >= self.ctx.target_file_size
+            || self.grandparent_overlap > 10 * self.ctx.target_file_size
+    }
+
+    /// Finishes the open output; its share of the key space ends before `upper`.
+    fn finish_current(&mut self, upper: Option<&[u8]>) -> Result<()> {
+        let Some(w) = self.writer.take() else {
+            return Ok(());
+        };
+        let clipped: Vec<RangeTombstone> = self
+            .tombstones
+            .iter()
+            .filter_map(|t| clip(t, self.lower.as_deref(), upper))
+            .collect();
+        self.files.push(w.finish(&clipped)?);
+        self.lower = upper.map(<[u8]>::to_vec);
+        self.grandparent_overlap = 0;
+        Ok(())
+    }
+}
+
+/// The part of `t` inside `[lower, upper)` (bounds are `cf + user key`), if any.
+fn clip(t: &RangeTombstone, lower: Option<&[u8]>, upper: Option<&[u8]>) -> Option<RangeTombstone> {
+    let with_cf = |k: &[u8]| {
+        let mut v = vec![t.cf];
+        v.extend_from_slice(k);
+        v
+    };
+    let (start, end) = (with_cf(&t.start), with_cf(&t.end));
+    let start = match lower {
+        Some(l) if l > start.as_slice() => l.to_vec(),
+        _ => start,
+    };
+    let end = match upper {
+        Some(u) if u < end.as_slice() => u.to_vec(),
+        _ => end,
+    };
+    // Both must still be in the tombstone's column family and non-empty.
+    if start >= end || start.first() != Some(&t.cf) || end.first() != Some(&t.cf) {
+        return None;
+    }
+    Some(RangeTombstone {
+        cf: t.cf,
+        start: Bytes::copy_from_slice(&start[1..]),
+        end: Bytes::copy_from_slice(&end[1..]),
+        seq: t.seq,
+    })
+}
