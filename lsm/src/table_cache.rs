@@ -16,13 +16,24 @@ use crate::error::{Error, Result};
 use crate::filename;
 use crate::fs::FileSystem;
 use crate::key::{CfUserKeyExtractor, InternalKeyComparator};
+use crate::memtable::RangeTombstone;
+use crate::range_del;
+
+/// An open table and its range tombstones, decoded once at open.
+#[derive(Debug)]
+pub struct OpenTable {
+    /// The table.
+    pub table: Arc<Table>,
+    /// Its range tombstones (from the `range-dels` property).
+    pub tombstones: Vec<RangeTombstone>,
+}
 
 /// Open tables of one database directory.
 pub struct TableCache {
     fs: Arc<dyn FileSystem>,
     dir: PathBuf,
     read: ReadOptions,
-    tables: quick_cache::sync::Cache<u64, Arc<Table>>,
+    tables: quick_cache::sync::Cache<u64, Arc<OpenTable>>,
 }
 
 impl std::fmt::Debug for TableCache {
@@ -62,17 +73,30 @@ impl TableCache {
     /// `Io` if the file cannot be opened; `Corruption` if its footer, properties, index or
     /// filter is damaged or it was written with another key order.
     pub fn get(&self, number: u64) -> Result<Arc<Table>> {
+        Ok(self.open(number)?.table.clone())
+    }
+
+    /// The open table `number` with its decoded range tombstones.
+    ///
+    /// # Errors
+    /// As [`get`](Self::get), and `Corruption` if the tombstone property is damaged.
+    pub fn open(&self, number: u64) -> Result<Arc<OpenTable>> {
         self.tables.get_or_insert_with(&number, || {
             let path = filename::table(&self.dir, number);
             let file = self
                 .fs
                 .open_random(&path)
                 .map_err(|e| Error::io(&path, e))?;
-            Ok(Table::from_file(
-                file,
-                path.display().to_string(),
-                &self.read,
-            )?)
+            let table = Table::from_file(file, path.display().to_string(), &self.read)?;
+            let tombstones = match table.properties().user.get(range_del::RANGE_DELS_PROPERTY) {
+                None => Vec::new(),
+                Some(raw) => range_del::decode(raw).map_err(|reason| Error::Corruption {
+                    file: path.display().to_string(),
+                    offset: table.footer().properties.offset,
+                    reason,
+                })?,
+            };
+            Ok(Arc::new(OpenTable { table, tombstones }))
         })
     }
 

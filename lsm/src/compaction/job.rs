@@ -22,7 +22,6 @@ use crate::fs::FileSystem;
 use crate::iter::{InternalIterator, LevelIterator, MergingIterator};
 use crate::key::{cf_user_key, internal_key, ParsedKey, SeqNo, ValueKind};
 use crate::memtable::RangeTombstone;
-use crate::range_del;
 use crate::table_cache::TableCache;
 use crate::version::{FileMeta, Version, VersionEdit};
 
@@ -60,19 +59,6 @@ pub struct JobResult {
     pub dropped: u64,
 }
 
-/// Range tombstones stored in `file`.
-fn tombstones_of(tables: &TableCache, file: &FileMeta) -> Result<Vec<RangeTombstone>> {
-    let table = tables.get(file.number)?;
-    match table.properties().user.get(range_del::RANGE_DELS_PROPERTY) {
-        None => Ok(Vec::new()),
-        Some(raw) => range_del::decode(raw).map_err(|reason| Error::Corruption {
-            file: table.name().to_owned(),
-            offset: table.footer().properties.offset,
-            reason,
-        }),
-    }
-}
-
 /// Runs `task`, numbering outputs with `next_number`.
 ///
 /// # Errors
@@ -88,7 +74,7 @@ pub fn run(
     let mut tombstones = Vec::new();
     for f in task.all_inputs() {
         result.bytes_read += f.size;
-        tombstones.extend(tombstones_of(ctx.tables, f)?);
+        tombstones.extend(ctx.tables.open(f.number)?.tombstones.iter().cloned());
     }
     if task.level == 0 {
         for f in &task.inputs {
