@@ -1,6 +1,7 @@
 #![doc = include_str!("../FORMAT.md")]
 //!
 //! # Crate map (in progress: see the issue «The LSM engine»)
+//! - `db`: [`Db`], the engine: open/recovery, group commit, reads, background work.
 //! - `key`: internal keys (cf, user key, sequence, kind) and their comparator.
 //! - `batch`: [`WriteBatch`], a group of writes kept in its WAL encoding.
 //! - `memtable`: [`MemTable`], the concurrent in-memory table, and its cursor.
@@ -16,6 +17,7 @@
 
 mod batch;
 pub mod compaction;
+mod db;
 mod error;
 pub mod filename;
 pub mod flush;
@@ -29,5 +31,6 @@ mod varint;
 pub mod version;
 
 pub use batch::{BatchCorruption, BatchIter, BatchOp, WriteBatch, BATCH_HEADER_LEN};
+pub use db::{Db, DbIter, Options, Snapshot, Stats, WriteOptions};
 pub use error::{Error, Result};
 pub use memtable::{MemTable, MemTableIter, MemValue, RangeTombstone};

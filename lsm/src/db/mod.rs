@@ -1,0 +1,293 @@
+//! `Db`: the engine. Ties the memtable, the WAL, the version set, flushes and compactions
+//! together behind a small API.
+//!
+//! Threads and locks (acquire in this order, never the reverse):
+//! 1. `queue` — writers waiting for group commit; the writer at the front is the *leader*.
+//! 2. `state` — memtables, version set, snapshots, background bookkeeping.
+//! 3. `wal` — the log writer; only the current leader ever locks it, so it never contends.
+//!
+//! Invariants:
+//! 1. Every write is in the WAL (flushed to the OS; fsynced for sync writes) before it is
+//!    inserted into the memtable, and is visible to readers only after its whole group is
+//!    inserted (`visible_seq` is published last).
+//! 2. A memtable becomes immutable only at a switch done by the leader, before the leader
+//!    inserts anything more; so a memtable being flushed receives no further inserts.
+//! 3. A file is deleted only once no installed version that some reader may still hold
+//!    references it, and only after the manifest edit that dropped it is durable.
+//! 4. After a WAL or manifest write or sync failure the engine refuses writes (`bg_error`):
+//!    an fsync error is never retried.
+
+mod options;
+mod read;
+mod recovery;
+mod work;
+mod write;
+
+use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::thread::JoinHandle;
+
+use parking_lot::{Condvar, Mutex};
+use sstable::BlockCache;
+
+pub use options::{Options, WriteOptions};
+pub use read::{DbIter, Snapshot};
+
+use crate::error::{Error, Result};
+use crate::fs::{FileLock, WritableFile};
+use crate::key::{CfId, SeqNo};
+use crate::memtable::MemTable;
+use crate::table_cache::TableCache;
+use crate::version::{Version, VersionSet};
+use crate::WriteBatch;
+
+/// A memtable waiting to be flushed, with the WAL that holds its writes.
+#[derive(Debug, Clone)]
+struct Immutable {
+    mem: Arc<MemTable>,
+    wal_number: u64,
+}
+
+/// Everything guarded by the state mutex.
+#[derive(Debug)]
+struct State {
+    mem: Arc<MemTable>,
+    /// WAL number of `mem`'s writes.
+    mem_wal: u64,
+    /// Oldest first.
+    imm: VecDeque<Immutable>,
+    versions: VersionSet,
+    /// Largest sequence number handed out to a write.
+    last_seq: SeqNo,
+    /// Live snapshots: sequence number -> count.
+    snapshots: BTreeMap<SeqNo, usize>,
+    /// Set after a failed WAL/manifest write or sync; writes are refused from then on.
+    bg_error: Option<String>,
+    flushing: bool,
+    /// Files that a running compaction reads.
+    busy: HashSet<u64>,
+    running_compactions: usize,
+    /// Every version installed since the last sweep; readers may hold any of them.
+    installed: Vec<Weak<Version>>,
+    /// Numbers of files being written (not yet in any version).
+    pending_outputs: HashSet<u64>,
+    /// Set by a manual compaction, which runs alone.
+    manual_compaction: bool,
+    shutting_down: bool,
+    stats: work::Counters,
+}
+
+#[derive(Debug)]
+struct WalState {
+    writer: wal::Writer<Box<dyn WritableFile>>,
+}
+
+/// The shared core of a `Db` (the background threads hold it too).
+struct DbInner {
+    options: Options,
+    dir: PathBuf,
+    tables: Arc<TableCache>,
+    block_cache: Arc<BlockCache>,
+    state: Mutex<State>,
+    /// Signalled when background work may be available, or finished (flush done, L0 shrank).
+    state_cv: Condvar,
+    queue: Mutex<VecDeque<Arc<write::PendingWrite>>>,
+    queue_cv: Condvar,
+    wal: Mutex<WalState>,
+    /// Sequence number up to which writes are fully inserted and may be read.
+    visible_seq: AtomicU64,
+    _lock: Box<dyn FileLock>,
+}
+
+impl std::fmt::Debug for DbInner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DbInner")
+            .field("dir", &self.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An open database.
+#[derive(Debug)]
+pub struct Db {
+    inner: Arc<DbInner>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl Db {
+    /// Opens (or creates) the database in `dir`, replaying its WALs.
+    ///
+    /// # Errors
+    /// `Io` (including "locked by another process"), `Corruption` of the manifest or a table
+    /// the version needs, `InvalidArgument` if there is no database and `create_if_missing`
+    /// is off.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Db> {
+        let inner = Arc::new(recovery::open(dir.as_ref(), options)?);
+        let workers = (0..inner.options.background_threads.max(1))
+            .map(|i| {
+                let worker = inner.clone();
+                std::thread::Builder::new()
+                    .name(format!("strata-bg-{i}"))
+                    .spawn(move || work::worker_loop(&worker))
+                    .map_err(|e| Error::io(&inner.dir, e))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Db { inner, workers })
+    }
+
+    /// Applies `batch` atomically.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for an empty or oversized batch... (an empty batch is a no-op);
+    /// `Background` once a WAL write or sync has failed.
+    pub fn write(&self, options: WriteOptions, batch: WriteBatch) -> Result<()> {
+        write::write(&self.inner, options, batch)
+    }
+
+    /// Writes one value.
+    ///
+    /// # Errors
+    /// As [`write`](Self::write).
+    pub fn put(&self, cf: CfId, key: &[u8], value: &[u8], options: WriteOptions) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.put(cf, key, value);
+        self.write(options, batch)
+    }
+
+    /// Deletes one key.
+    ///
+    /// # Errors
+    /// As [`write`](Self::write).
+    pub fn delete(&self, cf: CfId, key: &[u8], options: WriteOptions) -> Result<()> {
+        let mut batch = WriteBatch::new();
+        batch.delete(cf, key);
+        self.write(options, batch)
+    }
+
+    /// The value of `key` in `cf` at the latest state, or at `snapshot`.
+    ///
+    /// # Errors
+    /// `Io` or `Corruption` from a table on the lookup path.
+    pub fn get(
+        &self,
+        cf: CfId,
+        key: &[u8],
+        snapshot: Option<&Snapshot>,
+    ) -> Result<Option<bytes::Bytes>> {
+        read::get(&self.inner, cf, key, snapshot)
+    }
+
+    /// A consistent view of all column families, valid while the `Snapshot` lives.
+    pub fn snapshot(&self) -> Snapshot {
+        read::snapshot(&self.inner)
+    }
+
+    /// A cursor over `cf` (unpositioned) at the latest state or at `snapshot`.
+    ///
+    /// # Errors
+    /// `Io` or `Corruption` opening a table.
+    pub fn iter(
+        &self,
+        cf: CfId,
+        options: crate::iter::IterOptions,
+        snapshot: Option<&Snapshot>,
+    ) -> Result<DbIter> {
+        read::iter(&self.inner, cf, options, snapshot)
+    }
+
+    /// Writes the memtable (and any waiting immutable ones) to L0 and waits for it.
+    ///
+    /// # Errors
+    /// `Background` if a flush failed.
+    pub fn flush(&self) -> Result<()> {
+        work::flush_all(&self.inner)
+    }
+
+    /// Compacts every file overlapping `[from, to]` (user keys of `cf`; `None` unbounded)
+    /// down the tree, waiting for the result.
+    ///
+    /// # Errors
+    /// `Io` or `Corruption` from the compaction.
+    pub fn compact_range(&self, cf: CfId, from: Option<&[u8]>, to: Option<&[u8]>) -> Result<()> {
+        work::compact_range(&self.inner, cf, from, to)
+    }
+
+    /// The id of the column family `name`.
+    pub fn cf_id(&self, name: &str) -> Option<CfId> {
+        let state = self.inner.state.lock();
+        state
+            .versions
+            .column_families()
+            .iter()
+            .find(|(_, n)| n.as_str() == name)
+            .map(|(id, _)| *id)
+    }
+
+    /// Creates a column family (or returns the id of an existing one of that name).
+    ///
+    /// # Errors
+    /// `InvalidArgument` if all 256 ids are taken; `Background` if the manifest write fails.
+    pub fn create_cf(&self, name: &str) -> Result<CfId> {
+        if let Some(id) = self.cf_id(name) {
+            return Ok(id);
+        }
+        let mut state = self.inner.state.lock();
+        let used: HashSet<CfId> = state.versions.column_families().keys().copied().collect();
+        let id = (0..=u8::MAX)
+            .find(|i| !used.contains(i))
+            .ok_or_else(|| Error::InvalidArgument("all 256 column family ids are in use".into()))?;
+        let edit = crate::version::VersionEdit {
+            added_cfs: vec![(id, name.to_owned())],
+            ..Default::default()
+        };
+        work::install(&self.inner, &mut state, edit)?;
+        Ok(id)
+    }
+
+    /// The sequence number of the latest visible write.
+    pub fn latest_sequence(&self) -> SeqNo {
+        self.inner.visible_seq.load(Ordering::Acquire)
+    }
+
+    /// Engine counters and per-level shape.
+    pub fn stats(&self) -> work::Stats {
+        work::stats(&self.inner)
+    }
+
+    /// The current version (files per level), for tools and tests.
+    pub fn current_version(&self) -> Arc<Version> {
+        self.inner.state.lock().versions.current()
+    }
+
+    /// Flushes the memtables, stops the background threads and releases the directory.
+    ///
+    /// # Errors
+    /// `Background` if the final flush failed (the WAL still holds every write).
+    pub fn close(mut self) -> Result<()> {
+        let flushed = work::flush_all(&self.inner);
+        self.stop_workers();
+        flushed
+    }
+
+    fn stop_workers(&mut self) {
+        {
+            let mut state = self.inner.state.lock();
+            state.shutting_down = true;
+            self.inner.state_cv.notify_all();
+        }
+        for w in self.workers.drain(..) {
+            let _ = w.join();
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        // Without close(): no final flush (the WAL has everything); just stop cleanly.
+        self.stop_workers();
+    }
+}
+
+pub use work::Stats;

@@ -1,0 +1,69 @@
+//! Options of a database.
+
+use std::sync::Arc;
+
+use crate::compaction::{CompactionFilter, CompactionOptions};
+use crate::fs::{FileSystem, StdFs};
+
+/// How a database is opened and run.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Create the directory and an empty database if there is none (default true).
+    pub create_if_missing: bool,
+    /// The file system (default: the operating system's).
+    pub fs: Arc<dyn FileSystem>,
+    /// Memtable size at which it becomes immutable and a new one starts (default 64 MiB).
+    pub write_buffer_size: usize,
+    /// Immutable memtables waiting for flush before writes wait (default 2).
+    pub max_immutable_memtables: usize,
+    /// L0 files at which each write group is delayed by a millisecond (default 20).
+    pub l0_slowdown_trigger: usize,
+    /// L0 files at which writes wait for compaction (default 36).
+    pub l0_stop_trigger: usize,
+    /// The leveled compaction policy.
+    pub compaction: CompactionOptions,
+    /// Block size, compression and bloom bits of new tables (key order and filter key are
+    /// always the engine's).
+    pub table: sstable::TableOptions,
+    /// Bytes of decoded blocks cached, shared by all tables (default 256 MiB).
+    pub block_cache_bytes: u64,
+    /// Tables kept open (default 1000).
+    pub max_open_files: usize,
+    /// The manifest is rewritten once larger than this (default 64 MiB).
+    pub manifest_rewrite_bytes: u64,
+    /// Background threads for flushes and compactions (default 2, for two cores).
+    pub background_threads: usize,
+    /// Called for each unprotected value during compaction (MVCC GC, TTL).
+    pub compaction_filter: Option<Arc<dyn CompactionFilter>>,
+    /// Largest group of writes committed with one WAL write (default 1 MiB).
+    pub max_write_group_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            create_if_missing: true,
+            fs: Arc::new(StdFs::new()),
+            write_buffer_size: 64 << 20,
+            max_immutable_memtables: 2,
+            l0_slowdown_trigger: 20,
+            l0_stop_trigger: 36,
+            compaction: CompactionOptions::default(),
+            table: sstable::TableOptions::default(),
+            block_cache_bytes: 256 << 20,
+            max_open_files: 1000,
+            manifest_rewrite_bytes: 64 << 20,
+            background_threads: 2,
+            compaction_filter: None,
+            max_write_group_bytes: 1 << 20,
+        }
+    }
+}
+
+/// Options of one write.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteOptions {
+    /// Return only once the write is durable (fdatasync of the WAL). Without it a write
+    /// survives a process crash but not a power loss.
+    pub sync: bool,
+}

@@ -1,0 +1,468 @@
+//! Background work: flushing immutable memtables, compacting, deleting obsolete files; and
+//! the manual `flush` / `compact_range` that wait for it.
+//!
+//! Each worker thread takes the most urgent job under the state lock — a flush before any
+//! compaction, one flush at a time (flushes must land in L0 in memtable order) — runs it
+//! without the lock, then installs the result (manifest edit, synced) under the lock and
+//! wakes everyone waiting for progress.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::Arc;
+
+use parking_lot::MutexGuard;
+
+use super::{DbInner, State};
+use crate::compaction::{pick_compaction, run_compaction, CompactionTask, JobContext};
+use crate::error::{Error, Result};
+use crate::filename::{self, FileKind};
+use crate::flush::write_table;
+use crate::key::{internal_key, CfId, ValueKind, MAX_SEQ};
+use crate::version::{VersionEdit, NUM_LEVELS};
+
+/// Running totals kept by the engine.
+#[derive(Debug, Default, Clone)]
+pub(super) struct Counters {
+    pub(super) writes: u64,
+    pub(super) user_bytes: u64,
+    pub(super) wal_bytes: u64,
+    pub(super) flush_bytes: u64,
+    pub(super) flushes: u64,
+    pub(super) compaction_bytes_read: u64,
+    pub(super) compaction_bytes_written: u64,
+    pub(super) compactions: u64,
+    pub(super) trivial_moves: u64,
+    pub(super) stalls: u64,
+    pub(super) slowdowns: u64,
+    pub(super) stall_micros: u64,
+}
+
+enum Job {
+    Flush(super::Immutable),
+    Compact(CompactionTask, Arc<crate::version::Version>),
+}
+
+pub(super) fn worker_loop(inner: &DbInner) {
+    loop {
+        let job = {
+            let mut state = inner.state.lock();
+            loop {
+                if state.bg_error.is_none() {
+                    if let Some(job) = next_job(inner, &mut state) {
+                        break job;
+                    }
+                }
+                if state.shutting_down {
+                    return;
+                }
+                inner.state_cv.wait(&mut state);
+            }
+        };
+        let outcome = match job {
+            Job::Flush(imm) => run_flush(inner, imm),
+            Job::Compact(task, version) => run_compact(inner, task, &version),
+        };
+        if let Err(e) = outcome {
+            let mut state = inner.state.lock();
+            state.bg_error.get_or_insert_with(|| e.to_string());
+            inner.state_cv.notify_all();
+        }
+    }
+}
+
+fn next_job(inner: &DbInner, state: &mut State) -> Option<Job> {
+    if !state.flushing {
+        if let Some(imm) = state.imm.front().cloned() {
+            state.flushing = true;
+            return Some(Job::Flush(imm));
+        }
+    }
+    if state.manual_compaction
+        || state.running_compactions + 1 >= inner.options.background_threads.max(2)
+    {
+        return None;
+    }
+    let version = state.versions.current();
+    let task = pick_compaction(&version, &inner.options.compaction, &state.busy)?;
+    for f in task.all_inputs() {
+        state.busy.insert(f.number);
+    }
+    state.running_compactions += 1;
+    Some(Job::Compact(task, version))
+}
+
+/// Logs `edit`, installs the new version and remembers it for the file sweep.
+pub(super) fn install(inner: &DbInner, state: &mut State, edit: VersionEdit) -> Result<()> {
+    match state.versions.log_and_apply(edit) {
+        Ok(version) => {
+            state.installed.push(Arc::downgrade(&version));
+            inner.state_cv.notify_all();
+            Ok(())
+        }
+        Err(e) => {
+            state.bg_error.get_or_insert_with(|| e.to_string());
+            inner.state_cv.notify_all();
+            Err(e)
+        }
+    }
+}
+
+fn run_flush(inner: &DbInner, imm: super::Immutable) -> Result<()> {
+    let number = {
+        let mut state = inner.state.lock();
+        let n = state.versions.new_file_number();
+        state.pending_outputs.insert(n);
+        n
+    };
+    let mut it = imm.mem.iter();
+    it.seek_to_first();
+    let written = write_table(
+        inner.options.fs.as_ref(),
+        &inner.dir,
+        number,
+        &mut it,
+        &imm.mem.range_tombstones(),
+        &inner.options.table,
+    );
+    let mut state = inner.state.lock();
+    state.pending_outputs.remove(&number);
+    state.flushing = false;
+    let meta = match written {
+        Ok(m) => m,
+        Err(e) => {
+            inner.state_cv.notify_all();
+            return Err(e);
+        }
+    };
+    // The WALs still needed start with the next memtable's.
+    let next_wal = state.imm.get(1).map_or(state.mem_wal, |i| i.wal_number);
+    let mut edit = VersionEdit {
+        log_number: Some(next_wal),
+        last_sequence: imm.mem.max_seq(),
+        ..VersionEdit::default()
+    };
+    if let Some(meta) = meta {
+        state.stats.flush_bytes += meta.size;
+        edit.new_files.push((0, meta));
+    }
+    install(inner, &mut state, edit)?;
+    state.imm.pop_front();
+    state.stats.flushes += 1;
+    delete_obsolete_files(inner, &mut state);
+    inner.state_cv.notify_all();
+    Ok(())
+}
+
+fn run_compact(
+    inner: &DbInner,
+    task: CompactionTask,
+    version: &crate::version::Version,
+) -> Result<()> {
+    let result = if task.is_trivial_move() {
+        let mut edit = VersionEdit::default();
+        for f in &task.inputs {
+            edit.deleted_files.push((task.level as u32, f.number));
+            edit.new_files
+                .push((task.output_level as u32, f.as_ref().clone()));
+        }
+        Ok((edit, 0, 0, true))
+    } else {
+        let snapshots: Vec<u64> = inner.state.lock().snapshots.keys().copied().collect();
+        let ctx = JobContext {
+            fs: inner.options.fs.as_ref(),
+            dir: &inner.dir,
+            tables: &inner.tables,
+            version,
+            snapshots: &snapshots,
+            filter: inner.options.compaction_filter.as_deref(),
+            table_options: &inner.options.table,
+            target_file_size: inner.options.compaction.target_file_size,
+        };
+        let mut next = || {
+            let mut state = inner.state.lock();
+            let n = state.versions.new_file_number();
+            state.pending_outputs.insert(n);
+            n
+        };
+        run_compaction(&ctx, &task, &mut next)
+            .map(|r| (r.edit, r.bytes_read, r.bytes_written, false))
+    };
+    let mut state = inner.state.lock();
+    for f in task.all_inputs() {
+        state.busy.remove(&f.number);
+    }
+    state.running_compactions -= 1;
+    let outcome = result.and_then(|(edit, read, written, trivial)| {
+        let outputs: Vec<u64> = edit.new_files.iter().map(|(_, f)| f.number).collect();
+        let installed = install(inner, &mut state, edit);
+        for n in outputs {
+            state.pending_outputs.remove(&n);
+        }
+        installed?;
+        state.stats.compactions += 1;
+        state.stats.trivial_moves += u64::from(trivial);
+        state.stats.compaction_bytes_read += read;
+        state.stats.compaction_bytes_written += written;
+        Ok(())
+    });
+    if outcome.is_err() {
+        // Outputs of a failed compaction are in no version: let the sweep remove them.
+        state.pending_outputs.clear();
+    }
+    delete_obsolete_files(inner, &mut state);
+    inner.state_cv.notify_all();
+    outcome
+}
+
+/// Deletes files no version a reader may hold still uses: tables not live, WALs older than
+/// the log number, leftover temporary files. Errors only leave files behind.
+pub(super) fn delete_obsolete_files(inner: &DbInner, state: &mut State) {
+    state.installed.retain(|w| w.strong_count() > 0);
+    let mut live: HashSet<u64> = state.pending_outputs.clone();
+    let current = state.versions.current();
+    for (_, f) in current.all_files() {
+        live.insert(f.number);
+    }
+    for v in state.installed.iter().filter_map(|w| w.upgrade()) {
+        for (_, f) in v.all_files() {
+            live.insert(f.number);
+        }
+    }
+    let log_number = state.versions.log_number();
+    let Ok(names) = inner.options.fs.list_dir(&inner.dir) else {
+        return;
+    };
+    for name in names {
+        let obsolete = match filename::parse(&name) {
+            Some(FileKind::Table(n)) => !live.contains(&n),
+            Some(FileKind::Wal(n)) => n < log_number,
+            Some(FileKind::Temp(n)) => !live.contains(&n),
+            _ => false,
+        };
+        if obsolete {
+            if let Some(FileKind::Table(n)) = filename::parse(&name) {
+                inner.tables.evict(n);
+            }
+            let _ = inner.options.fs.remove_file(&inner.dir.join(&name));
+        }
+    }
+}
+
+/// Switches a non-empty memtable and waits until every immutable one is flushed.
+pub(super) fn flush_all(inner: &DbInner) -> Result<()> {
+    // Hold the queue: no group commit may run while the memtable switches.
+    let queue = inner.queue.lock();
+    let mut state = inner.state.lock();
+    if !state.mem.is_empty() {
+        super::write::switch_memtable(inner, &mut state)?;
+    }
+    drop(queue);
+    wait_until(inner, &mut state, |s| s.imm.is_empty())
+}
+
+fn wait_until(
+    inner: &DbInner,
+    state: &mut MutexGuard<'_, State>,
+    done: impl Fn(&State) -> bool,
+) -> Result<()> {
+    loop {
+        if let Some(e) = &state.bg_error {
+            return Err(Error::Background(e.clone()));
+        }
+        if done(state) {
+            return Ok(());
+        }
+        inner.state_cv.wait(state);
+    }
+}
+
+/// Compacts everything overlapping `[from, to]` of `cf` down, level by level.
+pub(super) fn compact_range(
+    inner: &DbInner,
+    cf: CfId,
+    from: Option<&[u8]>,
+    to: Option<&[u8]>,
+) -> Result<()> {
+    flush_all(inner)?;
+    let lo = internal_key(cf, from.unwrap_or(&[]), MAX_SEQ, ValueKind::SEEK);
+    let hi = match to {
+        Some(t) => internal_key(cf, t, 0, ValueKind::Delete),
+        // The whole column family: up to the start of the next one.
+        None => match cf.checked_add(1) {
+            Some(next) => internal_key(next, &[], MAX_SEQ, ValueKind::SEEK),
+            None => vec![0xff; 64],
+        },
+    };
+    let (lo, hi) = (lo[..lo.len() - 8].to_vec(), hi[..hi.len() - 8].to_vec());
+    {
+        let mut state = inner.state.lock();
+        wait_until(inner, &mut state, |s| !s.manual_compaction)?;
+        state.manual_compaction = true;
+        // Let running background compactions finish; no new ones start meanwhile.
+        let waited = wait_until(inner, &mut state, |s| s.running_compactions == 0);
+        if waited.is_err() {
+            state.manual_compaction = false;
+            return waited;
+        }
+    }
+    let result = (|| -> Result<()> {
+        for level in 0..NUM_LEVELS - 1 {
+            let version = inner.state.lock().versions.current();
+            let inputs = version.overlapping(level, Some(&lo), Some(&hi));
+            if inputs.is_empty() {
+                continue;
+            }
+            let inputs = if level == 0 {
+                version.files(0).to_vec()
+            } else {
+                inputs
+            };
+            let ilo = inputs
+                .iter()
+                .map(|f| crate::key::cf_user_key(&f.smallest))
+                .min()
+                .unwrap_or_default()
+                .to_vec();
+            let ihi = inputs
+                .iter()
+                .map(|f| crate::key::cf_user_key(&f.largest))
+                .max()
+                .unwrap_or_default()
+                .to_vec();
+            let task = CompactionTask {
+                level,
+                output_level: level + 1,
+                overlapping: version.overlapping(level + 1, Some(&ilo), Some(&ihi)),
+                inputs,
+                score: 0.0,
+            };
+            {
+                let mut state = inner.state.lock();
+                state.running_compactions += 1;
+                for f in task.all_inputs() {
+                    state.busy.insert(f.number);
+                }
+            }
+            run_compact(inner, task, &version)?;
+        }
+        Ok(())
+    })();
+    let mut state = inner.state.lock();
+    state.manual_compaction = false;
+    inner.state_cv.notify_all();
+    drop(state);
+    result
+}
+
+/// A snapshot of the engine's shape and counters.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Per level: (files, bytes).
+    pub levels: Vec<(usize, u64)>,
+    /// Write batches committed.
+    pub writes: u64,
+    /// Bytes of user batches written.
+    pub user_bytes: u64,
+    /// Bytes appended to WALs.
+    pub wal_bytes: u64,
+    /// Bytes of tables written by flushes.
+    pub flush_bytes: u64,
+    /// Flushes done.
+    pub flushes: u64,
+    /// Bytes read and written by compactions.
+    pub compaction_bytes_read: u64,
+    /// See `compaction_bytes_read`.
+    pub compaction_bytes_written: u64,
+    /// Compactions done (trivial moves included).
+    pub compactions: u64,
+    /// Compactions that only moved a file down.
+    pub trivial_moves: u64,
+    /// Write stalls (waits) and slowdowns (1 ms delays), and the time spent in them.
+    pub stalls: u64,
+    /// See `stalls`.
+    pub slowdowns: u64,
+    /// See `stalls`.
+    pub stall_micros: u64,
+    /// Block cache counters.
+    pub block_cache: sstable::CacheStats,
+    /// Bytes held by memtables (active and immutable).
+    pub memtable_bytes: u64,
+}
+
+impl Stats {
+    /// Bytes written to disk (WAL, flushes, compactions) per byte of user data.
+    pub fn write_amplification(&self) -> f64 {
+        let disk = self.wal_bytes + self.flush_bytes + self.compaction_bytes_written;
+        disk as f64 / self.user_bytes.max(1) as f64
+    }
+}
+
+pub(super) fn stats(inner: &DbInner) -> Stats {
+    let state = inner.state.lock();
+    let version = state.versions.current();
+    let c = &state.stats;
+    Stats {
+        levels: (0..NUM_LEVELS)
+            .map(|l| (version.files(l).len(), version.level_bytes(l)))
+            .collect(),
+        writes: c.writes,
+        user_bytes: c.user_bytes,
+        wal_bytes: c.wal_bytes,
+        flush_bytes: c.flush_bytes,
+        flushes: c.flushes,
+        compaction_bytes_read: c.compaction_bytes_read,
+        compaction_bytes_written: c.compaction_bytes_written,
+        compactions: c.compactions,
+        trivial_moves: c.trivial_moves,
+        stalls: c.stalls,
+        slowdowns: c.slowdowns,
+        stall_micros: c.stall_micros,
+        block_cache: inner.block_cache.stats(),
+        memtable_bytes: (state.mem.approximate_memory_usage()
+            + state
+                .imm
+                .iter()
+                .map(|i| i.mem.approximate_memory_usage())
+                .sum::<usize>()) as u64,
+    }
+}
+
+impl fmt::Display for Stats {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "** Compaction Stats **")?;
+        writeln!(f, "{:<6} {:>8} {:>14}", "Level", "Files", "Size(bytes)")?;
+        for (level, (files, bytes)) in self.levels.iter().enumerate() {
+            writeln!(f, "L{level:<5} {files:>8} {bytes:>14}")?;
+        }
+        writeln!(
+            f,
+            "writes {} user-bytes {} wal-bytes {} flush-bytes {} ({} flushes)",
+            self.writes, self.user_bytes, self.wal_bytes, self.flush_bytes, self.flushes
+        )?;
+        writeln!(
+            f,
+            "compactions {} ({} trivial moves) read {} written {}",
+            self.compactions,
+            self.trivial_moves,
+            self.compaction_bytes_read,
+            self.compaction_bytes_written
+        )?;
+        writeln!(
+            f,
+            "write-amp {:.2} stalls {} slowdowns {} stall-micros {}",
+            self.write_amplification(),
+            self.stalls,
+            self.slowdowns,
+            self.stall_micros
+        )?;
+        write!(
+            f,
+            "block-cache hits {} misses {} usage {} / {}; memtables {} bytes",
+            self.block_cache.hits,
+            self.block_cache.misses,
+            self.block_cache.usage,
+            self.block_cache.capacity,
+            self.memtable_bytes
+        )
+    }
+}
