@@ -1,9 +1,10 @@
 //! Opening a database: lock it, recover the version set, replay the WALs it still needs into
 //! a memtable, write that memtable to L0 and start a fresh WAL.
 //!
-//! WAL replay is point-in-time: it stops at the first damaged or incomplete record, and does
-//! not read later WALs after such a stop, so what recovers is always a prefix of the write
-//! history (never a history with a hole). A torn tail of the last WAL is what a crash leaves.
+//! WAL replay is point-in-time: it stops at the first damaged or incomplete record, or at the
+//! first gap in sequence numbers, and reads nothing after, so what recovers is always a prefix
+//! of the write history (never a history with a hole). A torn tail of the last WAL is what a
+//! crash leaves.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::io::Read;
@@ -71,6 +72,8 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<DbInner> {
         .collect();
     wals.sort_unstable();
     let mut last_seq = versions.last_sequence();
+    // The sequence number the next replayed batch must start with.
+    let mut next_seq = last_seq + 1;
     let mut edit = VersionEdit::default();
     let mut mem = Arc::new(MemTable::new());
     'replay: for &w in &wals {
@@ -93,14 +96,19 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<DbInner> {
             let batch =
                 WriteBatch::from_wal_record(&record).map_err(|e| e.into_error(&name, offset))?;
             let first = batch.sequence();
-            if first <= versions.last_sequence() && first != 0 {
+            let last = first + batch.len() as u64 - 1;
+            if last < next_seq {
                 // Already in a table (flushed before the crash, WAL not yet deleted).
-                if first + batch.len() as u64 - 1 <= versions.last_sequence() {
-                    continue;
-                }
+                continue;
+            }
+            if first > next_seq {
+                // A gap in the sequence: writes between were lost (an unsynced WAL tail).
+                // Replaying past it would leave a hole; recovery stops at the prefix.
+                break 'replay;
             }
             mem.insert_batch(&batch, first)?;
-            last_seq = last_seq.max(first + batch.len() as u64 - 1);
+            next_seq = last + 1;
+            last_seq = last_seq.max(last);
             if mem.approximate_memory_usage() >= options.write_buffer_size {
                 flush_replayed(&fs, dir, &mut versions, &mem, &options, &mut edit)?;
                 mem = Arc::new(MemTable::new());

@@ -217,6 +217,10 @@ fn run_compact(
 /// Deletes files no version a reader may hold still uses: tables not live, WALs older than
 /// the log number, leftover temporary files. Errors only leave files behind.
 pub(super) fn delete_obsolete_files(inner: &DbInner, state: &mut State) {
+    // After a failed write or sync, what is durable is no longer known: delete nothing.
+    if state.bg_error.is_some() {
+        return;
+    }
     state.installed.retain(|w| w.strong_count() > 0);
     let mut live: HashSet<u64> = state.pending_outputs.clone();
     let current = state.versions.current();

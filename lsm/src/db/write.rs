@@ -196,7 +196,15 @@ pub(super) fn switch_memtable(inner: &DbInner, state: &mut State) -> Result<()> 
         .sync_dir(&inner.dir)
         .map_err(|e| Error::io(&inner.dir, e))?;
     let mut wal = inner.wal.lock();
-    // Everything in the old WAL was flushed to the OS when its group committed.
+    // Sync the old WAL before any write goes to the new one: otherwise a later sync write in
+    // the new WAL could be durable while earlier writes in the old one are lost, and recovery
+    // would see a history with a hole.
+    if let Err(e) = wal.writer.sync() {
+        let msg = format!("WAL sync failed at memtable switch: {e}");
+        state.bg_error = Some(msg.clone());
+        inner.state_cv.notify_all();
+        return Err(Error::Background(msg));
+    }
     *wal = WalState {
         writer: wal::Writer::new(file),
     };

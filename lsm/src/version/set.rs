@@ -131,6 +131,23 @@ impl VersionSet {
                 "manifest lacks file number, sequence or log number",
             ));
         };
+        // Numbers handed out after the last edit (a new WAL, a table being written) were never
+        // logged; any file on disk still holds one. Skip past them all, or a new file could
+        // take the name of one recovery still needs.
+        let on_disk = fs
+            .list_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .iter()
+            .filter_map(|n| match filename::parse(n)? {
+                filename::FileKind::Manifest(n)
+                | filename::FileKind::Wal(n)
+                | filename::FileKind::Table(n)
+                | filename::FileKind::Temp(n) => Some(n),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(0);
+        let next_file = next_file.max(on_disk + 1);
         let manifest_number = next_file;
         let mut set = VersionSet::open_manifest(
             fs.clone(),
@@ -240,22 +257,25 @@ impl VersionSet {
             .current
             .apply(&edit)
             .map_err(|why| corrupt(&manifest, 0, why))?;
-        if let Some(n) = edit.log_number {
-            self.log_number = n;
-        }
-        if let Some(s) = edit.last_sequence {
-            self.last_sequence = self.last_sequence.max(s);
-        }
+        // Nothing in memory changes until the edit is durable: a failed append must leave the
+        // set describing exactly what the manifest on disk says (the engine deletes files by
+        // it).
+        let log_number = edit.log_number.unwrap_or(self.log_number);
+        let last_sequence = edit
+            .last_sequence
+            .map_or(self.last_sequence, |s| self.last_sequence.max(s));
         edit.next_file_number = Some(self.next_file_number);
-        edit.last_sequence = Some(self.last_sequence);
-        edit.log_number = Some(self.log_number);
+        edit.last_sequence = Some(last_sequence);
+        edit.log_number = Some(log_number);
+        self.append(&edit)?;
+        self.log_number = log_number;
+        self.last_sequence = last_sequence;
         for (id, n) in &edit.added_cfs {
             self.cfs.insert(*id, n.clone());
         }
         for id in &edit.dropped_cfs {
             self.cfs.remove(id);
         }
-        self.append(&edit)?;
         self.current = Arc::new(next);
         if self.manifest.len() > self.rewrite_threshold {
             self.rewrite_manifest()?;
