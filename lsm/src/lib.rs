@@ -12,6 +12,7 @@
 //! - `table_cache`: open tables by file number, bounded.
 //! - `version`: version edits (the manifest's records), versions and the version set.
 //! - `compaction`: the leveled policy (pure) that picks compactions.
+//! - `inspect`: offline dumps (manifest, WAL) for tools.
 //! - `filename`: names of the files in a database directory.
 //! - `error`: the crate's error type.
 
@@ -22,6 +23,7 @@ mod error;
 pub mod filename;
 pub mod flush;
 pub mod fs;
+pub mod inspect;
 pub mod iter;
 pub mod key;
 mod memtable;

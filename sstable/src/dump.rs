@@ -201,36 +201,10 @@ fn check(table: &Arc<Table>, report: &mut DumpReport) -> Result<()> {
 
 /// Reads every data block from the file and walks its entries; records each damaged block.
 fn verify(table: &Arc<Table>, report: &mut DumpReport) -> Result<()> {
-    for (_, handle) in table.index_entries()? {
-        report.blocks += 1;
-        let block = match table.read_block_uncached(handle) {
-            Ok(b) => b,
-            Err(e) => {
-                report.problems.push(e);
-                continue;
-            }
-        };
-        let mut it = BlockIter::new(block);
-        let mut walk = it.seek_to_first();
-        while walk.is_ok() && it.valid() {
-            report.entries += 1;
-            walk = it.next();
-        }
-        if let Err(e) = walk {
-            report.problems.push(table.block_corruption(handle, e));
-        }
-    }
-    let expected = table.properties().num_entries;
-    if report.problems.is_empty() && report.entries != expected {
-        report.problems.push(Error::corruption(
-            table.name(),
-            table.footer().properties.offset,
-            format!(
-                "blocks hold {} entries, properties record {expected}",
-                report.entries
-            ),
-        ));
-    }
+    let (entries, blocks, problems) = table.verify()?;
+    report.entries += entries;
+    report.blocks += blocks;
+    report.problems.extend(problems);
     Ok(())
 }
 
