@@ -361,8 +361,8 @@ pub(super) fn compact_range(
 /// A snapshot of the engine's shape and counters.
 #[derive(Debug, Clone, Default)]
 pub struct Stats {
-    /// Per level: (files, bytes).
-    pub levels: Vec<(usize, u64)>,
+    /// Per level: (files, bytes, compaction score; >= 1 means the level needs compacting).
+    pub levels: Vec<(usize, u64, f64)>,
     /// Write batches committed.
     pub writes: u64,
     /// Bytes of user batches written.
@@ -406,9 +406,13 @@ pub(super) fn stats(inner: &DbInner) -> Stats {
     let version = state.versions.current();
     let c = &state.stats;
     Stats {
-        levels: (0..NUM_LEVELS)
-            .map(|l| (version.files(l).len(), version.level_bytes(l)))
-            .collect(),
+        levels: {
+            let scores =
+                crate::compaction::level_scores(&version, &inner.options.compaction, &state.busy);
+            (0..NUM_LEVELS)
+                .map(|l| (version.files(l).len(), version.level_bytes(l), scores[l]))
+                .collect()
+        },
         writes: c.writes,
         user_bytes: c.user_bytes,
         wal_bytes: c.wal_bytes,
@@ -434,9 +438,13 @@ pub(super) fn stats(inner: &DbInner) -> Stats {
 impl fmt::Display for Stats {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "** Compaction Stats **")?;
-        writeln!(f, "{:<6} {:>8} {:>14}", "Level", "Files", "Size(bytes)")?;
-        for (level, (files, bytes)) in self.levels.iter().enumerate() {
-            writeln!(f, "L{level:<5} {files:>8} {bytes:>14}")?;
+        writeln!(
+            f,
+            "{:<6} {:>8} {:>14} {:>7}",
+            "Level", "Files", "Size(bytes)", "Score"
+        )?;
+        for (level, (files, bytes, score)) in self.levels.iter().enumerate() {
+            writeln!(f, "L{level:<5} {files:>8} {bytes:>14} {score:>7.2}")?;
         }
         writeln!(
             f,
