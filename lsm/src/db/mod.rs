@@ -17,6 +17,7 @@
 //! 4. After a WAL or manifest write or sync failure the engine refuses writes (`bg_error`):
 //!    an fsync error is never retried.
 
+mod ingest;
 mod options;
 mod read;
 mod recovery;
@@ -212,6 +213,33 @@ impl Db {
     /// `Io` or `Corruption` from the compaction.
     pub fn compact_range(&self, cf: CfId, from: Option<&[u8]>, to: Option<&[u8]>) -> Result<()> {
         work::compact_range(&self.inner, cf, from, to)
+    }
+
+    /// Writes the visible entries of `cf` in `[from, to)` (`None` unbounded) to table files in
+    /// `out_dir`, cut at the target file size; returns their paths in key order. The files
+    /// can be given to [`ingest_sst`](Self::ingest_sst) of this or another database.
+    ///
+    /// # Errors
+    /// `Io` writing the files, `Io`/`Corruption` reading the database.
+    pub fn export_range(
+        &self,
+        cf: CfId,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+        out_dir: &Path,
+    ) -> Result<Vec<PathBuf>> {
+        ingest::export_range(self, cf, from, to, out_dir)
+    }
+
+    /// Ingests table files written by [`export_range`](Self::export_range): their entries
+    /// become the newest versions of their keys, each file at a fresh sequence number, placed
+    /// at the lowest level where nothing above overlaps it. Writes wait meanwhile.
+    ///
+    /// # Errors
+    /// `Io`/`Corruption` reading a file, `InvalidArgument` for range tombstones in it,
+    /// `Background` if the manifest write fails.
+    pub fn ingest_sst(&self, files: &[PathBuf]) -> Result<()> {
+        ingest::ingest_sst(&self.inner, files)
     }
 
     /// The id of the column family `name`.

@@ -264,7 +264,7 @@ pub(super) fn flush_all(inner: &DbInner) -> Result<()> {
     wait_until(inner, &mut state, |s| s.imm.is_empty())
 }
 
-fn wait_until(
+pub(super) fn wait_until(
     inner: &DbInner,
     state: &mut MutexGuard<'_, State>,
     done: impl Fn(&State) -> bool,
