@@ -5,6 +5,7 @@
 //! A crash anywhere before leaves at most an unreferenced temporary or table file, which the
 //! engine deletes at the next open.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -15,7 +16,7 @@ use crate::filename;
 use crate::fs::FileSystem;
 use crate::iter::{cmp_internal, InternalIterator};
 use crate::key::{
-    internal_key, CfUserKeyExtractor, InternalKeyComparator, ParsedKey, ValueKind, MAX_SEQ,
+    internal_key, CfId, CfUserKeyExtractor, InternalKeyComparator, ParsedKey, ValueKind, MAX_SEQ,
 };
 use crate::memtable::RangeTombstone;
 use crate::range_del;
@@ -170,6 +171,78 @@ impl<'a> TableWriter<'a> {
             largest_seq: self.max_seq,
         })
     }
+}
+
+/// Table options per column family: every table holds one column family, so each can have its
+/// own block size, compression and bloom filter density.
+#[derive(Debug, Clone, Default)]
+pub struct CfTableOptions {
+    /// Options of column families without their own.
+    pub default: TableOptions,
+    /// Options by column family id.
+    pub per_cf: HashMap<CfId, TableOptions>,
+}
+
+impl CfTableOptions {
+    /// The options tables of `cf` are written with.
+    pub fn for_cf(&self, cf: CfId) -> &TableOptions {
+        self.per_cf.get(&cf).unwrap_or(&self.default)
+    }
+}
+
+/// Writes `entries` (from the current position to the end) and `tombstones` as tables, one
+/// per column family, numbered by `next_number`; returns them in key order.
+///
+/// # Errors
+/// As [`write_table`].
+pub fn write_tables_by_cf(
+    fs: &dyn FileSystem,
+    dir: &Path,
+    next_number: &mut dyn FnMut() -> u64,
+    entries: &mut dyn InternalIterator,
+    tombstones: &[RangeTombstone],
+    options: &CfTableOptions,
+) -> Result<Vec<FileMeta>> {
+    let tombstones_of = |cf: CfId| -> Vec<RangeTombstone> {
+        tombstones.iter().filter(|t| t.cf == cf).cloned().collect()
+    };
+    let mut out = Vec::new();
+    let mut done = std::collections::HashSet::new();
+    let mut current: Option<(CfId, TableWriter<'_>)> = None;
+    while entries.valid() {
+        let cf = entries.key().first().copied().unwrap_or(0);
+        if current.as_ref().is_none_or(|(c, _)| *c != cf) {
+            if let Some((c, w)) = current.take() {
+                out.push(w.finish(&tombstones_of(c))?);
+                done.insert(c);
+            }
+            current = Some((
+                cf,
+                TableWriter::create(fs, dir, next_number(), options.for_cf(cf))?,
+            ));
+        }
+        if let Some((_, w)) = current.as_mut() {
+            w.add(entries.key(), entries.value())?;
+        }
+        entries.next()?;
+    }
+    if let Some((c, w)) = current.take() {
+        out.push(w.finish(&tombstones_of(c))?);
+        done.insert(c);
+    }
+    // Column families with tombstones but no entries get a table of their own.
+    let mut rest: Vec<CfId> = tombstones
+        .iter()
+        .map(|t| t.cf)
+        .filter(|c| !done.contains(c))
+        .collect();
+    rest.sort_unstable();
+    rest.dedup();
+    for cf in rest {
+        let w = TableWriter::create(fs, dir, next_number(), options.for_cf(cf))?;
+        out.push(w.finish(&tombstones_of(cf))?);
+    }
+    Ok(out)
 }
 
 /// Writes every entry of `entries` (from its current position to its end) and `tombstones`

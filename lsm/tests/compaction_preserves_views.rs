@@ -36,8 +36,23 @@ fn key(k: u8) -> Vec<u8> {
     vec![b'k', k]
 }
 
-/// Everything visible in cf 0 at `seq` through the files of `version`.
-fn view(tables: &Arc<TableCache>, version: &Version, seq: SeqNo) -> Vec<(Vec<u8>, Vec<u8>)> {
+/// Everything visible in column families 0 and 1 at `seq` through the files of `version`.
+fn view(tables: &Arc<TableCache>, version: &Version, seq: SeqNo) -> Vec<(u8, Vec<u8>, Vec<u8>)> {
+    (0..2)
+        .flat_map(|cf| {
+            view_cf(tables, version, seq, cf)
+                .into_iter()
+                .map(move |(k, v)| (cf, k, v))
+        })
+        .collect()
+}
+
+fn view_cf(
+    tables: &Arc<TableCache>,
+    version: &Version,
+    seq: SeqNo,
+    cf: u8,
+) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
     let mut tombstones = Vec::new();
     for level in 0..lsm::version::NUM_LEVELS {
@@ -59,7 +74,7 @@ fn view(tables: &Arc<TableCache>, version: &Version, seq: SeqNo) -> Vec<(Vec<u8>
     }
     let mut it = DbIterator::new(
         Box::new(MergingIterator::new(children)),
-        0,
+        cf,
         seq,
         IterOptions::default(),
         tombstones,
@@ -94,10 +109,11 @@ proptest! {
             let mem = Arc::new(MemTable::new());
             let mut batch = WriteBatch::new();
             for op in ops {
+                // Keys spread over two column families: outputs are cut at the boundary.
                 match op {
-                    Op::Put(k, v) => batch.put(0, &key(*k), &[*v; 20]),
-                    Op::Delete(k) => batch.delete(0, &key(*k)),
-                    Op::DeleteRange(a, b) => batch.delete_range(0, &key(*a), &key(*b)).unwrap(),
+                    Op::Put(k, v) => batch.put(k % 2, &key(*k), &[*v; 20]),
+                    Op::Delete(k) => batch.delete(k % 2, &key(*k)),
+                    Op::DeleteRange(a, b) => batch.delete_range(a % 2, &key(*a), &key(*b)).unwrap(),
                 }
             }
             mem.insert_batch(&batch, seq).unwrap();
@@ -120,7 +136,7 @@ proptest! {
         let task = pick_compaction(&version, &copts, &HashSet::new()).expect("L0 is over its trigger");
         let ctx = JobContext {
             fs: &fs, dir, tables: &tables, version: &version, snapshots: &snapshots,
-            filter: None, table_options: &options, target_file_size: copts.target_file_size,
+            filter: None, table_options: &lsm::flush::CfTableOptions { default: options.clone(), per_cf: Default::default() }, target_file_size: copts.target_file_size,
         };
         let mut next = || { number += 1; number + 1000 };
         let result = run_compaction(&ctx, &task, &mut next).unwrap();
@@ -130,6 +146,9 @@ proptest! {
         }
         // Outputs: one level, sorted, and no user key in two files.
         let out: Vec<Arc<FileMeta>> = after_version.files(task.output_level).to_vec();
+        for f in &out {
+            prop_assert_eq!(f.smallest.first(), f.largest.first(), "a table holds one column family");
+        }
         for pair in out.windows(2) {
             prop_assert!(cf_user_key(&pair[0].largest) < cf_user_key(&pair[1].smallest),
                 "outputs share a user key");

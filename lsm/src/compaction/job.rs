@@ -12,15 +12,14 @@ use std::path::Path;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use sstable::TableOptions;
 
 use super::drop::{CompactionFilter, Decision, DropPolicy};
 use super::picker::{is_bottommost, CompactionTask};
 use crate::error::{Error, Result};
-use crate::flush::TableWriter;
+use crate::flush::{CfTableOptions, TableWriter};
 use crate::fs::FileSystem;
 use crate::iter::{InternalIterator, LevelIterator, MergingIterator};
-use crate::key::{cf_user_key, internal_key, ParsedKey, SeqNo, ValueKind};
+use crate::key::{cf_user_key, internal_key, CfId, ParsedKey, SeqNo, ValueKind};
 use crate::memtable::RangeTombstone;
 use crate::table_cache::TableCache;
 use crate::version::{FileMeta, Version, VersionEdit};
@@ -40,8 +39,8 @@ pub struct JobContext<'a> {
     pub snapshots: &'a [SeqNo],
     /// The compaction filter, if any.
     pub filter: Option<&'a dyn CompactionFilter>,
-    /// Block settings of the outputs.
-    pub table_options: &'a TableOptions,
+    /// Block settings of the outputs, per column family.
+    pub table_options: &'a CfTableOptions,
     /// Target size of an output file.
     pub target_file_size: u64,
 }
@@ -120,23 +119,33 @@ pub fn run(
         lower: None,
         grandparent_index: 0,
         grandparent_overlap: 0,
+        writer_cf: 0,
         files: Vec::new(),
         tombstones: &kept_tombstones,
     };
     input.seek_to_first()?;
-    let mut previous_user: Vec<u8> = Vec::new();
+    // The user key of the last entry written: outputs are cut only between two written user
+    // keys (the first version of a key may be dropped while an older one is kept).
+    let mut last_written: Option<Vec<u8>> = None;
     while input.valid() {
         let key = input.key();
         let user = cf_user_key(key);
-        let new_user_key = user != previous_user.as_slice();
+        let new_user_key = last_written.as_deref() != Some(user);
         let decision = policy.decide(key, input.value());
         if decision == Decision::Drop {
             result.dropped += 1;
         } else {
             if new_user_key && outputs.should_cut(user, &grandparents) {
-                outputs.finish_current(Some(user))?;
+                // A new column family starts its share of the key space at its bare prefix, so
+                // its tombstones below its first key stay with it.
+                let cf = user.first().copied().unwrap_or(0);
+                if cf != outputs.writer_cf {
+                    outputs.finish_current(Some(&[cf]))?;
+                } else {
+                    outputs.finish_current(Some(user))?;
+                }
             }
-            let writer = outputs.writer(next_number)?;
+            let writer = outputs.writer(user.first().copied().unwrap_or(0), next_number)?;
             if decision == Decision::Tombstone {
                 let k = ParsedKey::parse(key).ok_or_else(|| Error::Corruption {
                     file: String::new(),
@@ -150,17 +159,28 @@ pub fn run(
             } else {
                 writer.add(key, input.value())?;
             }
-        }
-        if new_user_key {
-            previous_user.clear();
-            previous_user.extend_from_slice(user);
+            if new_user_key {
+                last_written = Some(user.to_vec());
+            }
         }
         input.next()?;
     }
-    if outputs.writer.is_none() && outputs.files.is_empty() && !kept_tombstones.is_empty() {
-        outputs.writer(next_number)?;
-    }
     outputs.finish_current(None)?;
+    // Column families with kept tombstones but no output table get one of their own.
+    let mut tomb_cfs: Vec<CfId> = kept_tombstones.iter().map(|t| t.cf).collect();
+    tomb_cfs.sort_unstable();
+    tomb_cfs.dedup();
+    for cf in tomb_cfs {
+        if !outputs
+            .files
+            .iter()
+            .any(|f| f.smallest.first() == Some(&cf))
+        {
+            outputs.lower = Some(vec![cf]);
+            outputs.writer(cf, next_number)?;
+            outputs.finish_current(cf.checked_add(1).map(|n| vec![n]).as_deref())?;
+        }
+    }
 
     for f in &task.inputs {
         result
@@ -191,20 +211,27 @@ struct Outputs<'a, 'c> {
     grandparent_index: usize,
     /// Bytes of grandparent files the open output spans.
     grandparent_overlap: u64,
+    /// Column family of the open output (every table holds one).
+    writer_cf: CfId,
     files: Vec<FileMeta>,
     tombstones: &'a [RangeTombstone],
 }
 
 impl<'c> Outputs<'_, 'c> {
-    fn writer(&mut self, next_number: &mut dyn FnMut() -> u64) -> Result<&mut TableWriter<'c>> {
+    fn writer(
+        &mut self,
+        cf: CfId,
+        next_number: &mut dyn FnMut() -> u64,
+    ) -> Result<&mut TableWriter<'c>> {
         if self.writer.is_none() {
             let w = TableWriter::create(
                 self.ctx.fs,
                 self.ctx.dir,
                 next_number(),
-                self.ctx.table_options,
+                self.ctx.table_options.for_cf(cf),
             )?;
             self.writer = Some(w);
+            self.writer_cf = cf;
         }
         self.writer
             .as_mut()
@@ -225,7 +252,8 @@ impl<'c> Outputs<'_, 'c> {
         let Some(w) = &self.writer else {
             return false;
         };
-        w.estimated_size() >= self.ctx.target_file_size
+        user.first() != Some(&self.writer_cf)
+            || w.estimated_size() >= self.ctx.target_file_size
             || self.grandparent_overlap > 10 * self.ctx.target_file_size
     }
 
@@ -237,6 +265,7 @@ impl<'c> Outputs<'_, 'c> {
         let clipped: Vec<RangeTombstone> = self
             .tombstones
             .iter()
+            .filter(|t| t.cf == self.writer_cf)
             .filter_map(|t| clip(t, self.lower.as_deref(), upper))
             .collect();
         self.files.push(w.finish(&clipped)?);

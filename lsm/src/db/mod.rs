@@ -102,6 +102,22 @@ struct DbInner {
     _lock: Box<dyn FileLock>,
 }
 
+impl DbInner {
+    /// The table options of every column family, resolved by name.
+    fn table_options(&self, state: &State) -> crate::flush::CfTableOptions {
+        let per_cf = state
+            .versions
+            .column_families()
+            .iter()
+            .filter_map(|(id, name)| Some((*id, self.options.cf_table_options.get(name)?.clone())))
+            .collect();
+        crate::flush::CfTableOptions {
+            default: self.options.table.clone(),
+            per_cf,
+        }
+    }
+}
+
 impl std::fmt::Debug for DbInner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DbInner")

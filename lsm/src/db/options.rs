@@ -1,5 +1,6 @@
 //! Options of a database.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::compaction::{CompactionFilter, CompactionOptions};
@@ -25,6 +26,10 @@ pub struct Options {
     /// Block size, compression and bloom bits of new tables (key order and filter key are
     /// always the engine's).
     pub table: sstable::TableOptions,
+    /// Table options of particular column families, by name (the others use `table`). Every
+    /// table holds one column family, so e.g. `raft` can skip compression and `write` keep a
+    /// denser bloom filter.
+    pub cf_table_options: HashMap<String, sstable::TableOptions>,
     /// Bytes of decoded blocks cached, shared by all tables (default 256 MiB).
     pub block_cache_bytes: u64,
     /// Tables kept open (default 1000).
@@ -50,6 +55,7 @@ impl Default for Options {
             l0_stop_trigger: 36,
             compaction: CompactionOptions::default(),
             table: sstable::TableOptions::default(),
+            cf_table_options: HashMap::new(),
             block_cache_bytes: 256 << 20,
             max_open_files: 1000,
             manifest_rewrite_bytes: 64 << 20,

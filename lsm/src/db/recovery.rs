@@ -18,7 +18,7 @@ use sstable::BlockCache;
 use super::{DbInner, Options, State, WalState};
 use crate::error::{Error, Result};
 use crate::filename::{self, FileKind};
-use crate::flush::write_table;
+use crate::flush::write_tables_by_cf;
 use crate::memtable::MemTable;
 use crate::table_cache::TableCache;
 use crate::version::{VersionEdit, VersionSet};
@@ -171,7 +171,8 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<DbInner> {
     Ok(inner)
 }
 
-/// Writes a replayed memtable to L0 and records it in `edit` (applied once replay is done).
+/// Writes a replayed memtable to L0 (one table per column family) and records the tables in
+/// `edit` (applied once replay is done).
 fn flush_replayed(
     fs: &Arc<dyn crate::fs::FileSystem>,
     dir: &Path,
@@ -180,16 +181,25 @@ fn flush_replayed(
     options: &Options,
     edit: &mut VersionEdit,
 ) -> Result<()> {
-    let number = versions.new_file_number();
+    let per_cf = versions
+        .column_families()
+        .iter()
+        .filter_map(|(id, name)| Some((*id, options.cf_table_options.get(name)?.clone())))
+        .collect();
+    let table_options = crate::flush::CfTableOptions {
+        default: options.table.clone(),
+        per_cf,
+    };
     let mut it = mem.iter();
     it.seek_to_first();
-    if let Some(meta) = write_table(
+    let mut next = || versions.new_file_number();
+    for meta in write_tables_by_cf(
         fs.as_ref(),
         dir,
-        number,
+        &mut next,
         &mut it,
         &mem.range_tombstones(),
-        &options.table,
+        &table_options,
     )? {
         edit.new_files.push((0, meta));
     }

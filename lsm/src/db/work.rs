@@ -16,7 +16,7 @@ use super::{DbInner, State};
 use crate::compaction::{pick_compaction, run_compaction, CompactionTask, JobContext};
 use crate::error::{Error, Result};
 use crate::filename::{self, FileKind};
-use crate::flush::write_table;
+use crate::flush::write_tables_by_cf;
 use crate::key::{internal_key, CfId, ValueKind, MAX_SEQ};
 use crate::version::{VersionEdit, NUM_LEVELS};
 
@@ -108,26 +108,31 @@ pub(super) fn install(inner: &DbInner, state: &mut State, edit: VersionEdit) -> 
 }
 
 fn run_flush(inner: &DbInner, imm: super::Immutable) -> Result<()> {
-    let number = {
+    let options = inner.table_options(&inner.state.lock());
+    let mut numbers = Vec::new();
+    let mut next = || {
         let mut state = inner.state.lock();
         let n = state.versions.new_file_number();
         state.pending_outputs.insert(n);
+        numbers.push(n);
         n
     };
     let mut it = imm.mem.iter();
     it.seek_to_first();
-    let written = write_table(
+    let written = write_tables_by_cf(
         inner.options.fs.as_ref(),
         &inner.dir,
-        number,
+        &mut next,
         &mut it,
         &imm.mem.range_tombstones(),
-        &inner.options.table,
+        &options,
     );
     let mut state = inner.state.lock();
-    state.pending_outputs.remove(&number);
+    for n in &numbers {
+        state.pending_outputs.remove(n);
+    }
     state.flushing = false;
-    let meta = match written {
+    let metas = match written {
         Ok(m) => m,
         Err(e) => {
             inner.state_cv.notify_all();
@@ -141,7 +146,7 @@ fn run_flush(inner: &DbInner, imm: super::Immutable) -> Result<()> {
         last_sequence: imm.mem.max_seq(),
         ..VersionEdit::default()
     };
-    if let Some(meta) = meta {
+    for meta in metas {
         state.stats.flush_bytes += meta.size;
         edit.new_files.push((0, meta));
     }
@@ -167,7 +172,11 @@ fn run_compact(
         }
         Ok((edit, 0, 0, true))
     } else {
-        let snapshots: Vec<u64> = inner.state.lock().snapshots.keys().copied().collect();
+        let (snapshots, table_options) = {
+            let state = inner.state.lock();
+            let snapshots: Vec<u64> = state.snapshots.keys().copied().collect();
+            (snapshots, inner.table_options(&state))
+        };
         let ctx = JobContext {
             fs: inner.options.fs.as_ref(),
             dir: &inner.dir,
@@ -175,7 +184,7 @@ fn run_compact(
             version,
             snapshots: &snapshots,
             filter: inner.options.compaction_filter.as_deref(),
-            table_options: &inner.options.table,
+            table_options: &table_options,
             target_file_size: inner.options.compaction.target_file_size,
         };
         let mut next = || {
