@@ -7,6 +7,6 @@ mod picker;
 pub use drop::{CompactionFilter, Decision, DropPolicy, FilterDecision};
 pub use job::{run as run_compaction, JobContext, JobResult};
 pub use picker::{
-    is_bottommost, level_scores, level_targets, pick_compaction, CompactionOptions, CompactionTask,
-    LevelTargets,
+    is_bottommost, level_scores, level_targets, pending_compaction_bytes, pick_compaction,
+    CompactionOptions, CompactionTask, LevelTargets,
 };

@@ -131,6 +131,21 @@ pub fn level_scores(
     scores
 }
 
+/// Bytes compactions would have to rewrite to bring every level back within its target: each
+/// level's excess over its target, plus all of L0 once it is at its trigger (it all moves
+/// down). The engine slows and then stops writes when this grows past its limits.
+pub fn pending_compaction_bytes(version: &Version, options: &CompactionOptions) -> u64 {
+    let targets = level_targets(version, options);
+    let l0 = if version.files(0).len() >= options.l0_trigger {
+        version.level_bytes(0)
+    } else {
+        0
+    };
+    l0 + (1..NUM_LEVELS - 1)
+        .map(|l| version.level_bytes(l).saturating_sub(targets.bytes[l]))
+        .sum::<u64>()
+}
+
 /// The most urgent compaction, if any level's score is at least 1. `busy` holds the numbers
 /// of files already being compacted; they are never picked again.
 pub fn pick_compaction(
@@ -302,6 +317,31 @@ mod tests {
         assert!(task.is_trivial_move());
         assert!(is_bottommost(&v, 6, &[0], &[0xff]));
         assert!(!is_bottommost(&v, 5, &[0, 0, 0, 0, 5], &[0, 0, 0, 0, 5]));
+    }
+
+    #[test]
+    fn pending_bytes_count_excess_over_targets_and_a_full_l0() {
+        let mut files: Vec<(u32, FileMeta)> = (1..=3).map(|n| (0, meta(n, 0, 10, 100))).collect();
+        files.push((6, meta(10, 0, 10, 50_000)));
+        files.push((5, meta(11, 0, 10, 7_000))); // target 5_000
+        let v = Version::default()
+            .apply(&VersionEdit {
+                new_files: files,
+                ..VersionEdit::default()
+            })
+            .unwrap();
+        assert_eq!(
+            pending_compaction_bytes(&v, &opts()),
+            2_000,
+            "L0 below its trigger"
+        );
+        let v = v
+            .apply(&VersionEdit {
+                new_files: vec![(0, meta(4, 0, 10, 100))],
+                ..VersionEdit::default()
+            })
+            .unwrap();
+        assert_eq!(pending_compaction_bytes(&v, &opts()), 2_400);
     }
 
     /// Drives the policy with a simulated workload: flushes add L0 files of random ranges,

@@ -21,6 +21,11 @@ pub struct Options {
     pub l0_slowdown_trigger: usize,
     /// L0 files at which writes wait for compaction (default 36).
     pub l0_stop_trigger: usize,
+    /// Estimated bytes of pending compaction at which each write group is delayed by a
+    /// millisecond (default 64 GiB).
+    pub soft_pending_compaction_bytes: u64,
+    /// Estimated bytes of pending compaction at which writes wait (default 256 GiB).
+    pub hard_pending_compaction_bytes: u64,
     /// The leveled compaction policy.
     pub compaction: CompactionOptions,
     /// Block size, compression and bloom bits of new tables (key order and filter key are
@@ -53,6 +58,8 @@ impl Default for Options {
             max_immutable_memtables: 2,
             l0_slowdown_trigger: 20,
             l0_stop_trigger: 36,
+            soft_pending_compaction_bytes: 64 << 30,
+            hard_pending_compaction_bytes: 256 << 30,
             compaction: CompactionOptions::default(),
             table: sstable::TableOptions::default(),
             cf_table_options: HashMap::new(),

@@ -151,15 +151,22 @@ fn make_room(inner: &DbInner, state: &mut MutexGuard<'_, State>) -> Result<()> {
         if let Some(e) = &state.bg_error {
             return Err(Error::Background(e.clone()));
         }
-        let l0 = state.versions.current().files(0).len();
-        if l0 >= inner.options.l0_stop_trigger {
+        let version = state.versions.current();
+        let l0 = version.files(0).len();
+        let pending =
+            crate::compaction::pending_compaction_bytes(&version, &inner.options.compaction);
+        if l0 >= inner.options.l0_stop_trigger
+            || pending >= inner.options.hard_pending_compaction_bytes
+        {
             let start = Instant::now();
             inner.state_cv.wait_for(state, Duration::from_millis(100));
             state.stats.stall_micros += start.elapsed().as_micros() as u64;
             state.stats.stalls += 1;
             continue;
         }
-        if l0 >= inner.options.l0_slowdown_trigger && !slowed {
+        let behind = l0 >= inner.options.l0_slowdown_trigger
+            || pending >= inner.options.soft_pending_compaction_bytes;
+        if behind && !slowed {
             slowed = true;
             let start = Instant::now();
             MutexGuard::unlocked(state, || std::thread::sleep(Duration::from_millis(1)));
