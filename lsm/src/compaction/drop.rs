@@ -7,9 +7,13 @@
 //! key lies in the same stripe: every reader that could see it sees that newer one instead.
 //! Consequences:
 //! 1. Older versions are dropped only when no snapshot needs them.
-//! 2. A point tombstone (or a value removed by the compaction filter) is dropped only in the
-//!    oldest stripe and only at the bottom of the tree (nothing older below could reappear).
-//! 3. A value covered by a range tombstone of the same stripe is dropped; range tombstones
+//! 2. A point tombstone is dropped only in the oldest stripe and only at the bottom of the tree
+//!    (nothing older below could reappear).
+//! 3. The compaction filter sees only values in the newest stripe — read by the latest state
+//!    and by no snapshot. A value it removes becomes a tombstone (hiding older versions that
+//!    snapshots keep, or that lie below), and is dropped outright only at the bottom with no
+//!    snapshot at all.
+//! 4. A value covered by a range tombstone of the same stripe is dropped; range tombstones
 //!    themselves are dropped only at the bottom, in the oldest stripe.
 
 use std::fmt::Debug;
@@ -31,8 +35,9 @@ pub trait CompactionFilter: Send + Sync + Debug {
     /// A name for logs and stats.
     fn name(&self) -> &str;
 
-    /// Decides whether `value`, the newest version of `user_key` that every reader sees,
-    /// stays. `bottommost` says whether older data for the key may exist below this output.
+    /// Decides whether `value`, the newest version of `user_key`, stays. Only values that no
+    /// snapshot can read are offered. `bottommost` says whether older data for the key may
+    /// exist below this output.
     fn filter(&self, cf: CfId, user_key: &[u8], value: &[u8], bottommost: bool) -> FilterDecision;
 }
 
@@ -102,6 +107,7 @@ impl<'a> DropPolicy<'a> {
         }
         self.last_stripe = Some(stripe);
         let oldest_stripe = stripe == 0;
+        let newest_stripe = stripe == self.snapshots.len();
         let covered = self.tombstones.iter().any(|t| {
             t.cf == k.cf
                 && t.seq > k.seq
@@ -111,12 +117,12 @@ impl<'a> DropPolicy<'a> {
         });
         match k.kind {
             ValueKind::Put if covered => Decision::Drop,
-            ValueKind::Put if oldest_stripe => match self.filter {
+            ValueKind::Put if newest_stripe => match self.filter {
                 Some(f)
                     if f.filter(k.cf, k.user_key, value, self.bottommost)
                         == FilterDecision::Remove =>
                 {
-                    if self.bottommost {
+                    if self.bottommost && self.snapshots.is_empty() {
                         Decision::Drop
                     } else {
                         Decision::Tombstone
@@ -275,11 +281,12 @@ mod tests {
             .map(|o| o.2)
             .collect();
         assert_eq!(bottom, vec![Drop, Keep, Drop]);
-        // c@7 is newer than the snapshot at 6, so it is in the latest stripe: not filtered.
+        // a@5 and b@6 are read by the snapshot at 6: not offered. c@7 is read only by the
+        // latest state: removed, as a tombstone since the snapshot keeps older data visible.
         let snap: Vec<Decision> = run(&entries, &[6], true, Some(&DropOdd), &[])
             .iter()
             .map(|o| o.2)
             .collect();
-        assert_eq!(snap, vec![Drop, Keep, Keep]);
+        assert_eq!(snap, vec![Keep, Keep, Tombstone]);
     }
 }

@@ -63,7 +63,12 @@ pub struct CompactionTask {
 impl CompactionTask {
     /// True if the inputs can be moved to the output level without rewriting them.
     pub fn is_trivial_move(&self) -> bool {
-        self.level > 0 && self.inputs.len() == 1 && self.overlapping.is_empty()
+        // A compaction of a level into itself (to apply the filter or drop tombstones) must
+        // rewrite its inputs.
+        self.level > 0
+            && self.level != self.output_level
+            && self.inputs.len() == 1
+            && self.overlapping.is_empty()
     }
 
     /// Every input file, both levels.

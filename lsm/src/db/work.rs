@@ -358,6 +358,32 @@ pub(super) fn compact_range(
             }
             run_compact(inner, task, &version)?;
         }
+        // Finally rewrite the range within the deepest level, so the compaction filter and the
+        // bottom-level drop rules reach data already there.
+        let version = inner.state.lock().versions.current();
+        if let Some(last) = (1..NUM_LEVELS)
+            .rev()
+            .find(|l| !version.files(*l).is_empty())
+        {
+            let inputs = version.overlapping(last, Some(&lo), Some(&hi));
+            if !inputs.is_empty() {
+                let task = CompactionTask {
+                    level: last,
+                    output_level: last,
+                    inputs,
+                    overlapping: Vec::new(),
+                    score: 0.0,
+                };
+                {
+                    let mut state = inner.state.lock();
+                    state.running_compactions += 1;
+                    for f in task.all_inputs() {
+                        state.busy.insert(f.number);
+                    }
+                }
+                run_compact(inner, task, &version)?;
+            }
+        }
         Ok(())
     })();
     let mut state = inner.state.lock();
