@@ -228,7 +228,22 @@ impl Db {
     /// # Errors
     /// `Io` or `Corruption` from the compaction.
     pub fn compact_range(&self, cf: CfId, from: Option<&[u8]>, to: Option<&[u8]>) -> Result<()> {
-        work::compact_range(&self.inner, cf, from, to)
+        work::compact_range(&self.inner, cf, from, to, &mut |_, _| {})
+    }
+
+    /// As [`compact_range`](Self::compact_range), calling `progress(done, steps)` as it goes
+    /// (one step per level).
+    ///
+    /// # Errors
+    /// As [`compact_range`](Self::compact_range).
+    pub fn compact_range_with_progress(
+        &self,
+        cf: CfId,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+        progress: &mut dyn FnMut(usize, usize),
+    ) -> Result<()> {
+        work::compact_range(&self.inner, cf, from, to, progress)
     }
 
     /// Writes the visible entries of `cf` in `[from, to)` (`None` unbounded) to table files in

@@ -289,12 +289,14 @@ pub(super) fn wait_until(
     }
 }
 
-/// Compacts everything overlapping `[from, to]` of `cf` down, level by level.
+/// Compacts everything overlapping `[from, to]` of `cf` down, level by level, calling
+/// `progress(steps done, steps)` as it goes (one step per level).
 pub(super) fn compact_range(
     inner: &DbInner,
     cf: CfId,
     from: Option<&[u8]>,
     to: Option<&[u8]>,
+    progress: &mut dyn FnMut(usize, usize),
 ) -> Result<()> {
     flush_all(inner)?;
     let lo = internal_key(cf, from.unwrap_or(&[]), MAX_SEQ, ValueKind::SEEK);
@@ -320,6 +322,7 @@ pub(super) fn compact_range(
     }
     let result = (|| -> Result<()> {
         for level in 0..NUM_LEVELS - 1 {
+            progress(level, NUM_LEVELS);
             let version = inner.state.lock().versions.current();
             let inputs = version.overlapping(level, Some(&lo), Some(&hi));
             if inputs.is_empty() {
@@ -360,6 +363,7 @@ pub(super) fn compact_range(
         }
         // Finally rewrite the range within the deepest level, so the compaction filter and the
         // bottom-level drop rules reach data already there.
+        progress(NUM_LEVELS - 1, NUM_LEVELS);
         let version = inner.state.lock().versions.current();
         if let Some(last) = (1..NUM_LEVELS)
             .rev()
@@ -384,6 +388,7 @@ pub(super) fn compact_range(
                 run_compact(inner, task, &version)?;
             }
         }
+        progress(NUM_LEVELS, NUM_LEVELS);
         Ok(())
     })();
     let mut state = inner.state.lock();

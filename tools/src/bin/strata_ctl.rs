@@ -160,15 +160,30 @@ fn run(args: Args) -> Result<ExitCode> {
                 from.as_deref().map(key).transpose()?,
                 to.as_deref().map(key).transpose()?,
             );
-            let spinner = std::io::stderr().is_terminal().then(|| {
-                let s = indicatif::ProgressBar::new_spinner();
-                s.set_message("compacting");
-                s.enable_steady_tick(std::time::Duration::from_millis(120));
-                s
+            let bar = std::io::stderr().is_terminal().then(|| {
+                let bar = indicatif::ProgressBar::new(0);
+                bar.set_style(
+                    indicatif::ProgressStyle::with_template(
+                        "compacting {bar:30} level {pos}/{len} {elapsed}",
+                    )
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                );
+                bar
             });
-            db.compact_range(cf_of(&db, &args.cf)?, from.as_deref(), to.as_deref())?;
-            if let Some(s) = spinner {
-                s.finish_with_message("compacted");
+            let mut progress = |done: usize, steps: usize| {
+                if let Some(b) = &bar {
+                    b.set_length(steps as u64);
+                    b.set_position(done as u64);
+                }
+            };
+            db.compact_range_with_progress(
+                cf_of(&db, &args.cf)?,
+                from.as_deref(),
+                to.as_deref(),
+                &mut progress,
+            )?;
+            if let Some(b) = bar {
+                b.finish_and_clear();
             }
             writeln!(out, "{}", db.stats())?;
             db.close()?;
