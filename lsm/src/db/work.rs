@@ -352,14 +352,7 @@ pub(super) fn compact_range(
                 inputs,
                 score: 0.0,
             };
-            {
-                let mut state = inner.state.lock();
-                state.running_compactions += 1;
-                for f in task.all_inputs() {
-                    state.busy.insert(f.number);
-                }
-            }
-            run_compact(inner, task, &version)?;
+            run_manual(inner, task, &version)?;
         }
         // Finally rewrite the range within the deepest level, so the compaction filter and the
         // bottom-level drop rules reach data already there.
@@ -378,14 +371,7 @@ pub(super) fn compact_range(
                     overlapping: Vec::new(),
                     score: 0.0,
                 };
-                {
-                    let mut state = inner.state.lock();
-                    state.running_compactions += 1;
-                    for f in task.all_inputs() {
-                        state.busy.insert(f.number);
-                    }
-                }
-                run_compact(inner, task, &version)?;
+                run_manual(inner, task, &version)?;
             }
         }
         progress(NUM_LEVELS, NUM_LEVELS);
@@ -396,6 +382,22 @@ pub(super) fn compact_range(
     inner.state_cv.notify_all();
     drop(state);
     result
+}
+
+/// Runs one step of a manual compaction, registered as running like a background one.
+fn run_manual(
+    inner: &DbInner,
+    task: CompactionTask,
+    version: &crate::version::Version,
+) -> Result<()> {
+    {
+        let mut state = inner.state.lock();
+        state.running_compactions += 1;
+        for f in task.all_inputs() {
+            state.busy.insert(f.number);
+        }
+    }
+    run_compact(inner, task, version)
 }
 
 /// A snapshot of the engine's shape and counters.
