@@ -2,10 +2,10 @@
 //!
 //! These are library functions so `strata-ctl` stays a thin binary and tests can call them.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
-use crate::batch::WriteBatch;
+use crate::batch::WalBatches;
 use crate::error::{Error, Result};
 use crate::filename;
 use crate::fs::FileSystem;
@@ -16,24 +16,16 @@ fn out_err(e: std::io::Error) -> Error {
     Error::io("<output>", e)
 }
 
-fn read_all(fs: &dyn FileSystem, path: &Path) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    fs.open_sequential(path)
-        .and_then(|mut r| r.read_to_end(&mut bytes))
-        .map_err(|e| Error::io(path, e))?;
-    Ok(bytes)
-}
-
 /// Prints every edit of the live manifest of the database in `dir`; returns how many.
 ///
 /// # Errors
 /// `Io` reading `CURRENT` or the manifest, `Corruption` for damage (after printing what
 /// precedes it).
 pub fn dump_manifest(fs: &dyn FileSystem, dir: &Path, out: &mut dyn Write) -> Result<u64> {
-    let current = read_all(fs, &filename::current(dir))?;
+    let current = crate::fs::read_file(fs, &filename::current(dir))?;
     let name = String::from_utf8_lossy(&current).trim_end().to_owned();
     let path = dir.join(&name);
-    let bytes = read_all(fs, &path)?;
+    let bytes = crate::fs::read_file(fs, &path)?;
     writeln!(out, "manifest {} ({} bytes)", path.display(), bytes.len()).map_err(out_err)?;
     let mut reader = wal::Reader::new(&bytes[..], name, wal::RecoveryMode::Absolute);
     let mut record = Vec::new();
@@ -114,21 +106,11 @@ pub fn describe_key(key: &[u8]) -> String {
 /// # Errors
 /// `Io` reading the file; `Corruption` at the first damaged record or batch.
 pub fn dump_wal(fs: &dyn FileSystem, path: &Path, hex: bool, out: &mut dyn Write) -> Result<u64> {
-    let bytes = read_all(fs, path)?;
+    let bytes = crate::fs::read_file(fs, path)?;
     let name = path.display().to_string();
-    let mut reader = wal::Reader::new(&bytes[..], name.clone(), wal::RecoveryMode::PointInTime);
-    let mut record = Vec::new();
+    let mut batches = WalBatches::new(&bytes, name.clone());
     let mut n = 0;
-    while let Some(offset) = reader
-        .read_record(&mut record)
-        .map_err(|e| Error::Corruption {
-            file: name.clone(),
-            offset: 0,
-            reason: e.to_string(),
-        })?
-    {
-        let batch =
-            WriteBatch::from_wal_record(&record).map_err(|e| e.into_error(&name, offset))?;
+    while let Some((offset, batch)) = batches.next_batch()? {
         writeln!(
             out,
             "@{offset} seq {} ops {}",
@@ -149,7 +131,7 @@ pub fn dump_wal(fs: &dyn FileSystem, path: &Path, hex: bool, out: &mut dyn Write
         }
         n += 1;
     }
-    if let Some(stop) = reader.stopped_at() {
+    if let Some(stop) = batches.stopped_at() {
         return Err(Error::Corruption {
             file: name,
             offset: stop.offset,

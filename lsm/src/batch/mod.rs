@@ -12,6 +12,7 @@
 //! A batch is a plain value (`Send + Sync`, no interior mutability).
 
 mod decode;
+mod log;
 
 use std::fmt;
 
@@ -20,6 +21,7 @@ use crate::key::{CfId, SeqNo, ValueKind};
 use crate::varint::put_varint32;
 use decode::parse_op;
 pub use decode::BatchCorruption;
+pub(crate) use log::WalBatches;
 
 /// Bytes of the batch header: `first_seq: u64 LE` then `count: u32 LE`.
 pub const BATCH_HEADER_LEN: usize = 12;

@@ -157,8 +157,8 @@ impl Db {
     /// Applies `batch` atomically.
     ///
     /// # Errors
-    /// `InvalidArgument` for an empty or oversized batch... (an empty batch is a no-op);
-    /// `Background` once a WAL write or sync has failed.
+    /// `Background` once a WAL write or sync has failed (an empty batch is a no-op);
+    /// `InvalidArgument` if sequence numbers are exhausted.
     pub fn write(&self, options: WriteOptions, batch: WriteBatch) -> Result<()> {
         write::write(&self.inner, options, batch)
     }
@@ -289,10 +289,16 @@ impl Db {
     /// # Errors
     /// `InvalidArgument` if all 256 ids are taken; `Background` if the manifest write fails.
     pub fn create_cf(&self, name: &str) -> Result<CfId> {
-        if let Some(id) = self.cf_id(name) {
-            return Ok(id);
-        }
+        // Look up and assign under one lock, so two creators of one name get one family.
         let mut state = self.inner.state.lock();
+        let existing = state
+            .versions
+            .column_families()
+            .iter()
+            .find(|(_, n)| n.as_str() == name);
+        if let Some((id, _)) = existing {
+            return Ok(*id);
+        }
         let used: HashSet<CfId> = state.versions.column_families().keys().copied().collect();
         let id = (0..=u8::MAX)
             .find(|i| !used.contains(i))

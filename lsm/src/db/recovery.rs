@@ -7,7 +7,6 @@
 //! crash leaves.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
-use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -16,13 +15,13 @@ use parking_lot::{Condvar, Mutex};
 use sstable::BlockCache;
 
 use super::{DbInner, Options, State, WalState};
+use crate::batch::WalBatches;
 use crate::error::{Error, Result};
 use crate::filename::{self, FileKind};
 use crate::flush::write_tables_by_cf;
 use crate::memtable::MemTable;
 use crate::table_cache::TableCache;
 use crate::version::{VersionEdit, VersionSet};
-use crate::WriteBatch;
 
 pub(super) fn open(dir: &Path, options: Options) -> Result<DbInner> {
     let fs = options.fs.clone();
@@ -78,23 +77,9 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<DbInner> {
     let mut mem = Arc::new(MemTable::new());
     'replay: for &w in &wals {
         let path = filename::wal(dir, w);
-        let mut bytes = Vec::new();
-        fs.open_sequential(&path)
-            .and_then(|mut r| r.read_to_end(&mut bytes))
-            .map_err(|e| Error::io(&path, e))?;
-        let name = path.display().to_string();
-        let mut reader = wal::Reader::new(&bytes[..], name.clone(), wal::RecoveryMode::PointInTime);
-        let mut record = Vec::new();
-        while let Some(offset) = reader
-            .read_record(&mut record)
-            .map_err(|e| Error::Corruption {
-                file: name.clone(),
-                offset: 0,
-                reason: e.to_string(),
-            })?
-        {
-            let batch =
-                WriteBatch::from_wal_record(&record).map_err(|e| e.into_error(&name, offset))?;
+        let bytes = crate::fs::read_file(fs.as_ref(), &path)?;
+        let mut batches = WalBatches::new(&bytes, path.display().to_string());
+        while let Some((_, batch)) = batches.next_batch()? {
             let first = batch.sequence();
             let last = first + batch.len() as u64 - 1;
             if last < next_seq {
@@ -114,7 +99,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<DbInner> {
                 mem = Arc::new(MemTable::new());
             }
         }
-        if reader.stopped_at().is_some() {
+        if batches.stopped_at().is_some() {
             // Point-in-time: nothing after the first damage is replayed, from any WAL.
             break 'replay;
         }

@@ -76,6 +76,18 @@ pub trait FileSystem: Send + Sync + Debug + 'static {
     fn lock(&self, path: &Path) -> io::Result<Box<dyn FileLock>>;
 }
 
+/// Reads the whole file at `path` (logs, manifests and `CURRENT`, which are read in full).
+///
+/// # Errors
+/// `Io` naming `path`.
+pub(crate) fn read_file(fs: &dyn FileSystem, path: &Path) -> crate::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    fs.open_sequential(path)
+        .and_then(|mut r| r.read_to_end(&mut bytes))
+        .map_err(|e| crate::Error::io(path, e))?;
+    Ok(bytes)
+}
+
 /// Lets the WAL writer append through the seam.
 impl wal::LogFile for Box<dyn WritableFile> {
     fn sync_data(&mut self) -> io::Result<()> {

@@ -14,7 +14,6 @@
 //! Concurrency: not internally synchronized; the engine holds it under its state mutex.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -78,7 +77,7 @@ impl VersionSet {
     /// `Corruption` if `CURRENT` or the manifest is damaged, `Io` on read failures.
     pub fn recover(fs: Arc<dyn FileSystem>, dir: &Path, rewrite_threshold: u64) -> Result<Self> {
         let current_path = filename::current(dir);
-        let current = read_all(fs.as_ref(), &current_path)?;
+        let current = crate::fs::read_file(fs.as_ref(), &current_path)?;
         let name = std::str::from_utf8(&current)
             .ok()
             .and_then(|s| s.strip_suffix('\n'))
@@ -86,7 +85,7 @@ impl VersionSet {
             .ok_or_else(|| corrupt(&current_path, 0, "CURRENT does not name a manifest"))?
             .to_owned();
         let path = dir.join(&name);
-        let bytes = read_all(fs.as_ref(), &path)?;
+        let bytes = crate::fs::read_file(fs.as_ref(), &path)?;
         let mut reader = wal::Reader::new(&bytes[..], name.clone(), wal::RecoveryMode::PointInTime);
         let mut version = Version::default();
         let mut cfs = BTreeMap::new();
@@ -330,14 +329,6 @@ impl VersionSet {
     pub fn column_families(&self) -> &BTreeMap<CfId, String> {
         &self.cfs
     }
-}
-
-fn read_all(fs: &dyn FileSystem, path: &Path) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    fs.open_sequential(path)
-        .and_then(|mut r| r.read_to_end(&mut bytes))
-        .map_err(|e| Error::io(path, e))?;
-    Ok(bytes)
 }
 
 fn corrupt(path: &Path, offset: u64, reason: impl Into<String>) -> Error {
