@@ -26,6 +26,9 @@ pub const NUM_LEVELS: usize = 7;
 #[derive(Debug, Clone, Default)]
 pub struct Version {
     levels: [Vec<Arc<FileMeta>>; NUM_LEVELS],
+    /// Total file bytes per level, computed once when the version is built: the write path
+    /// asks for it on every group (for its backpressure estimate).
+    bytes: [u64; NUM_LEVELS],
 }
 
 impl Version {
@@ -36,7 +39,7 @@ impl Version {
 
     /// Total bytes of the files in `level`.
     pub fn level_bytes(&self, level: usize) -> u64 {
-        self.files(level).iter().map(|f| f.size).sum()
+        self.bytes.get(level).copied().unwrap_or(0)
     }
 
     /// Every live file with its level.
@@ -104,6 +107,9 @@ impl Version {
                     return Err(format!("file {} has smallest key > largest key", f.number));
                 }
             }
+        }
+        for (bytes, files) in self.bytes.iter_mut().zip(&self.levels) {
+            *bytes = files.iter().map(|f| f.size).sum();
         }
         Ok(())
     }
