@@ -1,1 +1,15 @@
-//! placeholder
+//! Strata's benchmarks: the criterion micro-benchmarks (`benches/`) and `strata-bench`, the
+//! side-by-side engine benchmark in db_bench's style.
+//!
+//! `strata-bench engine --engine all` runs each engine in a child process of its own on a
+//! fresh directory, so its CPU time, bytes written and peak RSS are its own, then prints a
+//! table of Strata's ratios to each. See BENCHMARKS.md for the command and the results.
+
+pub mod driver;
+pub mod engines;
+pub mod error;
+pub mod procstat;
+pub mod report;
+pub mod run;
+pub mod settings;
+pub mod workload;

@@ -222,6 +222,16 @@ impl Db {
         work::flush_all(&self.inner)
     }
 
+    /// Waits until background work has settled: every immutable memtable flushed and no
+    /// compaction running or due. Writes made meanwhile may start more work; this returns at
+    /// the first moment there is none.
+    ///
+    /// # Errors
+    /// `Background` if background work failed.
+    pub fn wait_for_compactions(&self) -> Result<()> {
+        work::wait_for_compactions(&self.inner)
+    }
+
     /// Compacts every file overlapping `[from, to]` (user keys of `cf`; `None` unbounded)
     /// down the tree, waiting for the result.
     ///

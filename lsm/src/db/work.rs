@@ -273,6 +273,19 @@ pub(super) fn flush_all(inner: &DbInner) -> Result<()> {
     wait_until(inner, &mut state, |s| s.imm.is_empty())
 }
 
+/// Waits until background work has settled: no memtable waiting for flush, no compaction
+/// running and none the picker would start.
+pub(super) fn wait_for_compactions(inner: &DbInner) -> Result<()> {
+    let mut state = inner.state.lock();
+    wait_until(inner, &mut state, |s| {
+        s.imm.is_empty()
+            && !s.flushing
+            && s.running_compactions == 0
+            && !s.manual_compaction
+            && pick_compaction(&s.versions.current(), &inner.options.compaction, &s.busy).is_none()
+    })
+}
+
 pub(super) fn wait_until(
     inner: &DbInner,
     state: &mut MutexGuard<'_, State>,

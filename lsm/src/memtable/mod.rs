@@ -14,9 +14,11 @@
 //!
 //! # Layout
 //! Point entries (puts and deletes) live in one skiplist, range tombstones in another, both
-//! keyed by [`entry::MemKey`]: an inline 8-byte key prefix, then the internal key and value in
-//! one `Bytes`. `insert_batch` copies a whole batch into ONE buffer and slices every entry out
-//! of it, so an entry costs one skiplist node plus its bytes.
+//! keyed by [`entry::MemKey`]: an inline 16-byte key prefix, then the internal key and value
+//! in one `Bytes`. Entries' bytes are carved out of arena chunks of [`ARENA_CHUNK`] bytes
+//! shared by many batches, so an entry costs one allocation — its skiplist node — and the
+//! memtable's bytes are freed chunk by chunk when the last reader of it lets go. (A value
+//! handed out by `get` keeps its chunk alive, not the whole memtable.)
 
 mod entry;
 mod iter;
@@ -26,19 +28,25 @@ use std::fmt;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use bytes::Bytes;
+use bytes::{BufMut, Bytes, BytesMut};
 use crossbeam_skiplist::SkipMap;
+use parking_lot::Mutex;
 
 use crate::batch::WriteBatch;
 use crate::error::{Error, Result};
-use crate::key::{encode_internal_key, CfId, ParsedKey, SeqNo, ValueKind, MAX_SEQ, TRAILER_LEN};
+use crate::key::{pack_trailer, CfId, ParsedKey, SeqNo, ValueKind, MAX_SEQ, TRAILER_LEN};
 use entry::{with_lookup_key, KeyLike, MemKey};
 pub use iter::MemTableIter;
 pub use tombstones::RangeTombstone;
 
-/// Estimated bytes per skiplist node besides the key and value: the `MemKey` (48 bytes), the
+/// Estimated bytes per skiplist node besides the key and value: the `MemKey` (56 bytes), the
 /// node's reference count and height (8), and its tower (2 pointers on average at p = 1/2).
-const NODE_OVERHEAD: usize = 48 + 8 + 16;
+const NODE_OVERHEAD: usize = 56 + 8 + 16;
+
+/// Bytes of one arena chunk. Large enough that its allocation is amortized over thousands of
+/// small entries, small enough that a value pinned by a reader holds little memory. A batch
+/// larger than a chunk gets a buffer of its own.
+const ARENA_CHUNK: usize = 256 << 10;
 
 /// What the memtable holds for a key at a read sequence number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +77,8 @@ pub struct MemTable {
     /// Smallest and largest sequence numbers inserted (`u64::MAX` and 0 while empty).
     min_seq: AtomicU64,
     max_seq: AtomicU64,
+    /// The unused tail of the current arena chunk. Held only while a batch is copied in.
+    arena: Mutex<BytesMut>,
 }
 
 impl Default for MemTable {
@@ -86,6 +96,7 @@ impl MemTable {
             memory: AtomicUsize::new(0),
             min_seq: AtomicU64::new(u64::MAX),
             max_seq: AtomicU64::new(0),
+            arena: Mutex::new(BytesMut::new()),
         }
     }
 
@@ -99,21 +110,20 @@ impl MemTable {
             return Ok(());
         };
         let last_seq = check_seqs(first_seq, count)?;
-        // Sized exactly: a full Vec becomes a `Bytes` without allocating a shared header, so a
-        // one-op batch costs two allocations (buffer and node) and a larger one adds a single
-        // header when it is first split.
         let bytes: usize = batch
             .iter()
             .map(|op| 1 + op.key.len() + TRAILER_LEN + op.value.len())
             .sum();
-        let mut buf = Vec::with_capacity(bytes);
-        for (seq, op) in (first_seq..).zip(batch) {
-            encode_internal_key(&mut buf, op.cf, op.key, seq, op.kind);
-            buf.extend_from_slice(op.value);
-        }
-        debug_assert_eq!(buf.len(), bytes);
-        // Split the one buffer op by op; the last piece moves out without a refcount bump.
-        let mut rest = Bytes::from(buf);
+        let mut rest = self.arena_copy(bytes, |buf| {
+            for (seq, op) in (first_seq..).zip(batch) {
+                buf.put_u8(op.cf);
+                buf.put_slice(op.key);
+                buf.put_u64(pack_trailer(seq, op.kind));
+                buf.put_slice(op.value);
+            }
+        });
+        debug_assert_eq!(rest.len(), bytes);
+        // Split the batch's bytes op by op; the last piece moves out without a refcount bump.
         for op in batch {
             let key_len = 1 + op.key.len() + TRAILER_LEN;
             let entry = MemKey::new(rest.split_to(key_len + op.value.len()), key_len);
@@ -143,14 +153,31 @@ impl MemTable {
             value
         };
         let key_len = 1 + user_key.len() + TRAILER_LEN;
-        let mut buf = Vec::with_capacity(key_len + value.len());
-        encode_internal_key(&mut buf, cf, user_key, seq, kind);
-        buf.extend_from_slice(value);
-        let entry = MemKey::new(Bytes::from(buf), key_len);
+        let kv = self.arena_copy(key_len + value.len(), |buf| {
+            buf.put_u8(cf);
+            buf.put_slice(user_key);
+            buf.put_u64(pack_trailer(seq, kind));
+            buf.put_slice(value);
+        });
+        let entry = MemKey::new(kv, key_len);
         let bytes = entry.size();
         self.map_for(kind).insert(entry, ());
         self.account(bytes + NODE_OVERHEAD, seq, seq);
         Ok(())
+    }
+
+    /// Writes `len` bytes with `fill` into the arena and returns them (all that `fill` wrote;
+    /// it should be exactly `len`).
+    fn arena_copy(&self, len: usize, fill: impl FnOnce(&mut BytesMut)) -> Bytes {
+        let mut arena = self.arena.lock();
+        // Never let BytesMut grow in place: that would copy the chunk and strand the entries
+        // already carved from it in the old one. Start a fresh chunk instead.
+        if arena.capacity() < len {
+            *arena = BytesMut::with_capacity(len.max(ARENA_CHUNK));
+        }
+        fill(&mut arena);
+        let written = arena.len();
+        arena.split_to(written).freeze()
     }
 
     fn map_for(&self, kind: ValueKind) -> &SkipMap<MemKey, ()> {

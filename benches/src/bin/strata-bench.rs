@@ -1,0 +1,39 @@
+//! `strata-bench`: Strata's storage benchmarks.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use strata_benches::run::{run, run_child_from};
+use strata_benches::settings::EngineArgs;
+
+#[derive(Parser)]
+#[command(version, about = "Strata's storage benchmarks")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// db_bench-style workloads against Strata, RocksDB and fjall, side by side.
+    Engine(Box<EngineArgs>),
+    /// Internal: one engine's run in a child process of `engine --engine all`.
+    #[command(hide = true)]
+    EngineChild { args_file: PathBuf },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Cmd::Engine(args) => run(*args),
+        Cmd::EngineChild { args_file } => run_child_from(&args_file),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("strata-bench: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,35 @@
+//! The benchmark harness's error type.
+
+use thiserror::Error;
+
+/// Why a benchmark could not run.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Strata's engine failed.
+    #[error("strata: {0}")]
+    Strata(#[from] lsm::Error),
+    /// fjall failed.
+    #[error("fjall: {0}")]
+    Fjall(#[from] fjall::Error),
+    /// RocksDB failed (its error is a message).
+    #[error("rocksdb: {0}")]
+    RocksDb(String),
+    /// File system or process I/O outside the engines.
+    #[error("i/o: {0}")]
+    Io(#[from] std::io::Error),
+    /// A flag or combination of flags the harness cannot run.
+    #[error("{0}")]
+    Usage(String),
+    /// A child benchmark process failed or wrote a report we cannot read.
+    #[error("child run of {engine}: {reason}")]
+    Child {
+        /// The engine the child ran.
+        engine: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// The harness's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,139 @@
+//! `strata-bench engine`'s flags, named and defaulted as db_bench names them.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::engines::{Compression, EngineConfig, EngineKind};
+
+/// The benchmarks run when `--benchmarks` is not given, in db_bench's order.
+pub const DEFAULT_BENCHMARKS: &str = "fillseq,fillsync,fillrandom,overwrite,settle,readrandom,\
+     readmissing,readseq,readreverse,seekrandom,readwhilewriting,deleterandom";
+
+/// Which engines a run compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EngineChoice {
+    /// Strata's engine.
+    Strata,
+    /// RocksDB (needs the `rocksdb` feature).
+    Rocksdb,
+    /// fjall.
+    Fjall,
+    /// Each engine this build has, in turn, each in a process and directory of its own.
+    All,
+}
+
+impl EngineChoice {
+    /// The engines to run.
+    pub fn engines(self) -> Vec<EngineKind> {
+        match self {
+            EngineChoice::Strata => vec![EngineKind::Strata],
+            EngineChoice::Rocksdb => vec![EngineKind::Rocksdb],
+            EngineChoice::Fjall => vec![EngineKind::Fjall],
+            EngineChoice::All => EngineKind::available(),
+        }
+    }
+}
+
+/// How results are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Output {
+    /// db_bench's lines and a comparison table.
+    Text,
+    /// One JSON document on stdout (progress and lines go to stderr).
+    Json,
+}
+
+/// The flags of `strata-bench engine`.
+#[derive(Debug, Clone, clap::Args, Serialize, Deserialize)]
+pub struct EngineArgs {
+    /// Engine to run, or `all` for each in turn with a comparison table at the end.
+    #[arg(long, value_enum, default_value = "strata")]
+    pub engine: EngineChoice,
+    /// Workloads to run, in order (comma-separated).
+    #[arg(long, default_value = DEFAULT_BENCHMARKS)]
+    pub benchmarks: String,
+    /// Directory for the databases (each engine uses a fresh subdirectory, removed at the
+    /// end); default: a new directory under the system's temporary directory.
+    #[arg(long)]
+    pub db: Option<PathBuf>,
+    /// Number of keys.
+    #[arg(long, default_value_t = 5_000_000)]
+    pub num: u64,
+    /// Operations of the read workloads (default: `--num`).
+    #[arg(long)]
+    pub reads: Option<u64>,
+    /// Threads running each workload (readwhilewriting: readers, beside one writer).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
+    /// Concurrent writers of fillsync.
+    #[arg(long, default_value_t = 16)]
+    pub fillsync_threads: usize,
+    /// Key size in bytes.
+    #[arg(long, default_value_t = 16)]
+    pub key_size: usize,
+    /// Value size in bytes.
+    #[arg(long, default_value_t = 100)]
+    pub value_size: usize,
+    /// Values compress to about this fraction of their size.
+    #[arg(long, default_value_t = 0.5)]
+    pub compression_ratio: f64,
+    /// Block cache bytes.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub cache_size: u64,
+    /// Memtable bytes.
+    #[arg(long, default_value_t = 64 << 20)]
+    pub write_buffer_size: usize,
+    /// Data block bytes.
+    #[arg(long, default_value_t = 4096)]
+    pub block_size: usize,
+    /// Bloom filter bits per key.
+    #[arg(long, default_value_t = 10)]
+    pub bloom_bits: u32,
+    /// Block compression.
+    #[arg(long, value_enum, default_value = "zstd")]
+    pub compression: Compression,
+    /// Background threads for flushes and compactions.
+    #[arg(long, default_value_t = 2)]
+    pub background_threads: usize,
+    /// Open the database left in `--db` by an earlier run instead of a fresh one (for
+    /// profiling one read workload); fill workloads are refused.
+    #[arg(long, requires = "db")]
+    pub use_existing_db: bool,
+    /// Sync every write (fillsync always syncs).
+    #[arg(long)]
+    pub sync: bool,
+    /// Stop each workload after this many seconds (0: run every operation).
+    #[arg(long, default_value_t = 0)]
+    pub duration: u64,
+    /// Seed of keys and values: the same seed gives every engine the same operations.
+    #[arg(long, default_value_t = 301)]
+    pub seed: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub output: Output,
+    /// Internal: where a child process writes its engine's report for the parent.
+    #[arg(long, hide = true)]
+    pub report_file: Option<PathBuf>,
+}
+
+impl EngineArgs {
+    /// The settings every engine is opened with.
+    pub fn engine_config(&self) -> EngineConfig {
+        EngineConfig {
+            write_buffer_size: self.write_buffer_size,
+            block_size: self.block_size,
+            cache_bytes: self.cache_size,
+            bloom_bits: self.bloom_bits,
+            compression: self.compression,
+            background_threads: self.background_threads,
+        }
+    }
+
+    /// Operations of the read workloads.
+    pub fn reads(&self) -> u64 {
+        self.reads.unwrap_or(self.num)
+    }
+}
