@@ -115,6 +115,12 @@ pub fn run(args: EngineArgs) -> Result<()> {
             }
             report
         };
+        if !report.engine_stats.is_empty() {
+            say(&format!(
+                "{kind} statistics:\n{}",
+                report.engine_stats.trim_end()
+            ));
+        }
         say(report.summary().trim_end());
         reports.push(report);
     }

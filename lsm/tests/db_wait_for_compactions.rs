@@ -73,3 +73,41 @@ fn reports_a_background_failure() {
     let err = db.wait_for_compactions().unwrap_err();
     assert!(matches!(err, lsm::Error::Background(_)), "{err}");
 }
+
+#[test]
+fn deletes_files_a_reader_kept_alive_once_it_lets_go() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("db");
+    let db = Db::open(&dir, small_tree()).unwrap();
+    let value = vec![7u8; 300];
+    let tables = || {
+        std::fs::read_dir(&dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "sst")
+            })
+            .count()
+    };
+    for i in 0..500u32 {
+        db.put(0, &i.to_be_bytes(), &value, WriteOptions::default())
+            .unwrap();
+    }
+    db.flush().unwrap();
+    // An iterator pins the current tables while everything is rewritten below them.
+    let it = db.iter(0, lsm::iter::IterOptions::default(), None).unwrap();
+    for i in 0..500u32 {
+        db.put(0, &i.to_be_bytes(), &value, WriteOptions::default())
+            .unwrap();
+    }
+    db.compact_range(0, None, None).unwrap();
+    let pinned = tables();
+    drop(it);
+    db.wait_for_compactions().unwrap();
+    let live = db.current_version().all_files().count();
+    assert_eq!(tables(), live, "{pinned} tables while pinned");
+    assert!(pinned > live);
+}

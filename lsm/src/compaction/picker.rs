@@ -62,13 +62,26 @@ pub struct CompactionTask {
 
 impl CompactionTask {
     /// True if the inputs can be moved to the output level without rewriting them.
+    ///
+    /// From L0 that takes inputs whose key ranges are pairwise disjoint (as sequential
+    /// writes produce): then no key has versions in two of them, so they may sit side by side
+    /// in one sorted level.
     pub fn is_trivial_move(&self) -> bool {
         // A compaction of a level into itself (to apply the filter or drop tombstones) must
         // rewrite its inputs.
-        self.level > 0
-            && self.level != self.output_level
-            && self.inputs.len() == 1
-            && self.overlapping.is_empty()
+        if self.level == self.output_level || !self.overlapping.is_empty() {
+            return false;
+        }
+        if self.level > 0 {
+            return self.inputs.len() == 1;
+        }
+        let mut ranges: Vec<(&[u8], &[u8])> = self
+            .inputs
+            .iter()
+            .map(|f| (cf_user_key(&f.smallest), cf_user_key(&f.largest)))
+            .collect();
+        ranges.sort_unstable();
+        ranges.windows(2).all(|w| w[0].1 < w[1].0)
     }
 
     /// Every input file, both levels.
@@ -322,6 +335,31 @@ mod tests {
         assert!(task.is_trivial_move());
         assert!(is_bottommost(&v, 6, &[0], &[0xff]));
         assert!(!is_bottommost(&v, 5, &[0, 0, 0, 0, 5], &[0, 0, 0, 0, 5]));
+    }
+
+    #[test]
+    fn disjoint_l0_files_move_down_together_and_overlapping_ones_do_not() {
+        let l0 = |ranges: &[(u32, u32)]| {
+            let files = ranges
+                .iter()
+                .zip(1..)
+                .map(|(&(lo, hi), n)| (0, meta(n, lo, hi, 100)))
+                .collect();
+            Version::default()
+                .apply(&VersionEdit {
+                    new_files: files,
+                    ..VersionEdit::default()
+                })
+                .unwrap()
+        };
+        let sequential = l0(&[(30, 39), (0, 9), (20, 29), (10, 19)]);
+        let task = pick_compaction(&sequential, &opts(), &HashSet::new()).unwrap();
+        assert_eq!(task.inputs.len(), 4);
+        assert!(task.is_trivial_move());
+        // Two files sharing key 19 must be merged, or both versions would sit in one level.
+        let touching = l0(&[(30, 39), (0, 9), (19, 29), (10, 19)]);
+        let task = pick_compaction(&touching, &opts(), &HashSet::new()).unwrap();
+        assert!(!task.is_trivial_move());
     }
 
     #[test]

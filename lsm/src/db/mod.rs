@@ -223,8 +223,9 @@ impl Db {
     }
 
     /// Waits until background work has settled: every immutable memtable flushed and no
-    /// compaction running or due. Writes made meanwhile may start more work; this returns at
-    /// the first moment there is none.
+    /// compaction running or due; then deletes obsolete files no reader holds any more.
+    /// Writes made meanwhile may start more work; this returns at the first moment there is
+    /// none.
     ///
     /// # Errors
     /// `Background` if background work failed.

@@ -274,16 +274,21 @@ pub(super) fn flush_all(inner: &DbInner) -> Result<()> {
 }
 
 /// Waits until background work has settled: no memtable waiting for flush, no compaction
-/// running and none the picker would start.
+/// running and none the picker would start. Then deletes the files that readers kept alive
+/// past their compaction and have since let go of.
 pub(super) fn wait_for_compactions(inner: &DbInner) -> Result<()> {
     let mut state = inner.state.lock();
-    wait_until(inner, &mut state, |s| {
+    let settled = wait_until(inner, &mut state, |s| {
         s.imm.is_empty()
             && !s.flushing
             && s.running_compactions == 0
             && !s.manual_compaction
             && pick_compaction(&s.versions.current(), &inner.options.compaction, &s.busy).is_none()
-    })
+    });
+    if settled.is_ok() {
+        delete_obsolete_files(inner, &mut state);
+    }
+    settled
 }
 
 pub(super) fn wait_until(
