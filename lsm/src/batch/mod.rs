@@ -63,6 +63,20 @@ impl WriteBatch {
         }
     }
 
+    /// An empty batch with room for `bytes` bytes of ops (see [`WriteBatch::op_size`]) before
+    /// it reallocates.
+    pub fn with_capacity(bytes: usize) -> Self {
+        let mut rep = Vec::with_capacity(BATCH_HEADER_LEN + bytes);
+        rep.resize(BATCH_HEADER_LEN, 0);
+        WriteBatch { rep, count: 0 }
+    }
+
+    /// An upper bound of the bytes one op with this key and value takes in a batch.
+    pub fn op_size(key: &[u8], value: &[u8]) -> usize {
+        // Kind and cf bytes, two varint32 lengths of at most 5 bytes each.
+        2 + 5 + key.len() + 5 + value.len()
+    }
+
     /// Adds `key = value` in `cf`.
     ///
     /// # Panics
@@ -230,6 +244,16 @@ fn push_slice(dst: &mut Vec<u8>, bytes: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_presized_batch_never_reallocates() {
+        let (key, value) = (vec![1u8; 200], vec![2u8; 70_000]);
+        let mut b = WriteBatch::with_capacity(WriteBatch::op_size(&key, &value));
+        let capacity = b.rep.capacity();
+        b.put(3, &key, &value);
+        assert_eq!(b.rep.capacity(), capacity);
+        assert_eq!(b.iter().next().unwrap().value, &value[..]);
+    }
 
     pub(super) fn sample() -> WriteBatch {
         let mut b = WriteBatch::new();

@@ -168,7 +168,7 @@ impl Db {
     /// # Errors
     /// As [`write`](Self::write).
     pub fn put(&self, cf: CfId, key: &[u8], value: &[u8], options: WriteOptions) -> Result<()> {
-        let mut batch = WriteBatch::new();
+        let mut batch = WriteBatch::with_capacity(WriteBatch::op_size(key, value));
         batch.put(cf, key, value);
         self.write(options, batch)
     }
@@ -178,7 +178,7 @@ impl Db {
     /// # Errors
     /// As [`write`](Self::write).
     pub fn delete(&self, cf: CfId, key: &[u8], options: WriteOptions) -> Result<()> {
-        let mut batch = WriteBatch::new();
+        let mut batch = WriteBatch::with_capacity(WriteBatch::op_size(key, &[]));
         batch.delete(cf, key);
         self.write(options, batch)
     }

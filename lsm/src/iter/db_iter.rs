@@ -4,16 +4,18 @@
 //! Built over any [`InternalIterator`] (in the engine, a merge of memtables and levels) whose
 //! entries are ordered by internal key, i.e. per user key the newest version first.
 //!
-//! Forward, the inner cursor rests on the version being shown. Backward, it rests *before*
-//! all versions of the key being shown (LevelDB's scheme): going back, a key's versions arrive
-//! oldest first, so the key can only be decided once the cursor has moved past all of them.
-//! The current key and value are therefore copied into buffers in both directions.
+//! Forward, the inner cursor rests on the version being shown, so `key()` and `value()` read
+//! it in place: a forward step copies only the key it leaves (to skip that key's older
+//! versions). Backward, it rests *before* all versions of the key being shown (LevelDB's
+//! scheme): going back, a key's versions arrive oldest first, so the key can only be decided
+//! once the cursor has moved past all of them, and the key and value are copied into
+//! buffers.
 
 use std::cmp::Ordering;
 
 use super::InternalIterator;
 use crate::error::{Error, Result};
-use crate::key::{internal_key, CfId, ParsedKey, SeqNo, ValueKind, MAX_SEQ};
+use crate::key::{internal_key, CfId, ParsedKey, SeqNo, ValueKind, MAX_SEQ, TRAILER_LEN};
 use crate::memtable::RangeTombstone;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,8 +43,11 @@ pub struct DbIterator {
     tombstones: Vec<RangeTombstone>,
     direction: Direction,
     valid: bool,
+    /// Backward only: the key and value shown.
     key: Vec<u8>,
     value: Vec<u8>,
+    /// Forward: the user key whose remaining (older) versions are being skipped.
+    skip: Vec<u8>,
 }
 
 impl std::fmt::Debug for DbIterator {
@@ -79,6 +84,7 @@ impl DbIterator {
             valid: false,
             key: Vec::new(),
             value: Vec::new(),
+            skip: Vec::new(),
         }
     }
 
@@ -89,19 +95,19 @@ impl DbIterator {
 
     /// The current user key (empty when not valid).
     pub fn key(&self) -> &[u8] {
-        if self.valid {
-            &self.key
-        } else {
-            &[]
+        match (self.valid, self.direction) {
+            (false, _) => &[],
+            (true, Direction::Forward) => user_key_of(self.inner.key()),
+            (true, Direction::Backward) => &self.key,
         }
     }
 
     /// The current value (empty when not valid).
     pub fn value(&self) -> &[u8] {
-        if self.valid {
-            &self.value
-        } else {
-            &[]
+        match (self.valid, self.direction) {
+            (false, _) => &[],
+            (true, Direction::Forward) => self.inner.value(),
+            (true, Direction::Backward) => &self.value,
         }
     }
 
@@ -123,7 +129,7 @@ impl DbIterator {
                 self.read_seq,
                 ValueKind::SEEK,
             ))
-            .and_then(|()| self.find_next(None));
+            .and_then(|()| self.find_next(false));
         self.on_error(r)
     }
 
@@ -186,16 +192,18 @@ impl DbIterator {
         if !self.valid {
             return Ok(());
         }
-        let current = std::mem::take(&mut self.key);
         let r = if self.direction == Direction::Backward {
             // The cursor is before the current key's versions: jump back onto them.
             self.direction = Direction::Forward;
+            std::mem::swap(&mut self.skip, &mut self.key);
             self.inner
-                .seek(&internal_key(self.cf, &current, MAX_SEQ, ValueKind::SEEK))
+                .seek(&internal_key(self.cf, &self.skip, MAX_SEQ, ValueKind::SEEK))
         } else {
+            self.skip.clear();
+            self.skip.extend_from_slice(user_key_of(self.inner.key()));
             self.inner.next()
         }
-        .and_then(|()| self.find_next(Some(&current)));
+        .and_then(|()| self.find_next(true));
         self.on_error(r)
     }
 
@@ -210,7 +218,7 @@ impl DbIterator {
         let r = if self.direction == Direction::Forward {
             // Step back past every version of the current key (the newer, invisible ones).
             self.direction = Direction::Backward;
-            let current = self.key.clone();
+            let current = user_key_of(self.inner.key()).to_vec();
             self.back_past(&current)
         } else {
             Ok(())
@@ -247,9 +255,8 @@ impl DbIterator {
     }
 
     /// From the inner cursor's position forward, finds the next key to show, skipping
-    /// versions of `skip` (a key already shown or hidden).
-    fn find_next(&mut self, skip: Option<&[u8]>) -> Result<()> {
-        let mut skip: Option<Vec<u8>> = skip.map(<[u8]>::to_vec);
+    /// versions of `self.skip` (a key already shown or hidden) if `skipping`.
+    fn find_next(&mut self, mut skipping: bool) -> Result<()> {
         self.valid = false;
         while self.inner.valid() {
             let k = parse(self.inner.key())?;
@@ -265,19 +272,17 @@ impl DbIterator {
                 return Ok(());
             }
             let hidden = k.seq > self.read_seq
-                || skip.as_deref() == Some(k.user_key)
+                || (skipping && self.skip.as_slice() == k.user_key)
                 || k.kind == ValueKind::RangeDelete;
             if !hidden {
                 if k.kind == ValueKind::Put && !self.covered(k.user_key, k.seq) {
-                    self.key.clear();
-                    self.key.extend_from_slice(k.user_key);
-                    self.value.clear();
-                    self.value.extend_from_slice(self.inner.value());
                     self.valid = true;
                     return Ok(());
                 }
                 // The newest visible version is a tombstone: hide every older version too.
-                skip = Some(k.user_key.to_vec());
+                self.skip.clear();
+                self.skip.extend_from_slice(k.user_key);
+                skipping = true;
             }
             self.inner.next()?;
         }
@@ -345,6 +350,13 @@ impl DbIterator {
         self.valid = have == Some(ValueKind::Put);
         Ok(())
     }
+}
+
+/// The user key of an internal key (`cf`, user key, trailer) already parsed once.
+fn user_key_of(internal_key: &[u8]) -> &[u8] {
+    internal_key
+        .get(1..internal_key.len().saturating_sub(TRAILER_LEN))
+        .unwrap_or_default()
 }
 
 /// Splits the inner cursor's key; a key that is no internal key means a damaged source.
