@@ -175,6 +175,7 @@ pub fn run_engine(
         }
     }
     let engine_stats = engine.as_ref().map(|e| e.stats_text()).unwrap_or_default();
+    let (end_rss_anon_bytes, end_rss_file_bytes) = procstat::rss_split_bytes()?;
     drop(engine);
     let used = ProcSample::now()?.since(&run_start);
     let ops: u64 = results.iter().map(|r| r.ops).sum();
@@ -185,6 +186,8 @@ pub fn run_engine(
         amplification,
         cpu_us_per_op: used.cpu_secs * 1e6 / ops.max(1) as f64,
         peak_rss_bytes: procstat::peak_rss_bytes()?,
+        end_rss_anon_bytes,
+        end_rss_file_bytes,
         engine_stats,
     })
 }

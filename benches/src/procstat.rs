@@ -64,6 +64,21 @@ pub fn peak_rss_bytes() -> Result<u64> {
     Ok(status.vmhwm.unwrap_or(0) * 1024)
 }
 
+/// The process's resident memory now: (anonymous, file-backed) bytes. File-backed pages are
+/// mapped files (an engine's mmapped tables): the kernel may drop them, but they count in RSS.
+///
+/// # Errors
+/// `Io` if `/proc/self/status` cannot be read.
+pub fn rss_split_bytes() -> Result<(u64, u64)> {
+    let status = Process::myself()
+        .and_then(|me| me.status())
+        .map_err(proc_error)?;
+    Ok((
+        status.rssanon.unwrap_or(0) * 1024,
+        status.rssfile.unwrap_or(0) * 1024,
+    ))
+}
+
 /// Bytes of the regular files under `dir`, recursively (their lengths, as `du
 /// --apparent-size` counts them).
 ///

@@ -120,6 +120,12 @@ pub struct EngineReport {
     pub cpu_us_per_op: f64,
     /// Peak resident set size of the engine's process.
     pub peak_rss_bytes: u64,
+    /// Resident memory at the end of the run, anonymous and file-backed (mmapped files).
+    #[serde(default)]
+    pub end_rss_anon_bytes: u64,
+    /// See `end_rss_anon_bytes`.
+    #[serde(default)]
+    pub end_rss_file_bytes: u64,
     /// The engine's own statistics at the end.
     pub engine_stats: String,
 }
@@ -130,9 +136,12 @@ impl EngineReport {
         let mut s = String::new();
         let _ = writeln!(
             s,
-            "{:<16} : peak RSS {:.1} MiB; cpu {:.2} us/op over the run",
+            "{:<16} : peak RSS {:.1} MiB (at the end: {:.1} MiB anonymous, {:.1} MiB mapped \
+             files); cpu {:.2} us/op over the run",
             self.engine,
             self.peak_rss_bytes as f64 / 1048576.0,
+            self.end_rss_anon_bytes as f64 / 1048576.0,
+            self.end_rss_file_bytes as f64 / 1048576.0,
             self.cpu_us_per_op
         );
         s
@@ -259,6 +268,8 @@ mod tests {
             }],
             cpu_us_per_op: 3.0,
             peak_rss_bytes: 100 << 20,
+            end_rss_anon_bytes: 0,
+            end_rss_file_bytes: 0,
             engine_stats: String::new(),
         }
     }

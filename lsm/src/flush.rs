@@ -11,12 +11,14 @@ use std::sync::Arc;
 
 use sstable::{TableBuilder, TableOptions};
 
+use crate::compaction::{Decision, DropPolicy};
 use crate::error::{Error, Result};
 use crate::filename;
 use crate::fs::FileSystem;
 use crate::iter::{cmp_internal, InternalIterator};
 use crate::key::{
-    internal_key, CfId, CfUserKeyExtractor, InternalKeyComparator, ParsedKey, ValueKind, MAX_SEQ,
+    internal_key, CfId, CfUserKeyExtractor, InternalKeyComparator, ParsedKey, SeqNo, ValueKind,
+    MAX_SEQ,
 };
 use crate::memtable::RangeTombstone;
 use crate::range_del;
@@ -193,6 +195,12 @@ impl CfTableOptions {
 /// Writes `entries` (from the current position to the end) and `tombstones` as tables, one
 /// per column family, numbered by `next_number`; returns them in key order.
 ///
+/// Versions no reader needs are left out by the compaction rules (see
+/// [`DropPolicy`](crate::compaction::DropPolicy)) with `snapshots` (ascending) and nothing
+/// assumed about what lies below: an older version of a key is dropped when a newer one is in
+/// the same snapshot stripe, and a value covered by a range tombstone of its stripe (which
+/// is written) is dropped. Tombstones and the compaction filter are left to compactions.
+///
 /// # Errors
 /// As [`write_table`].
 pub fn write_tables_by_cf(
@@ -201,8 +209,10 @@ pub fn write_tables_by_cf(
     next_number: &mut dyn FnMut() -> u64,
     entries: &mut dyn InternalIterator,
     tombstones: &[RangeTombstone],
+    snapshots: &[SeqNo],
     options: &CfTableOptions,
 ) -> Result<Vec<FileMeta>> {
+    let mut policy = DropPolicy::new(snapshots, false, None, tombstones);
     let tombstones_of = |cf: CfId| -> Vec<RangeTombstone> {
         tombstones.iter().filter(|t| t.cf == cf).cloned().collect()
     };
@@ -222,7 +232,9 @@ pub fn write_tables_by_cf(
             ));
         }
         if let Some((_, w)) = current.as_mut() {
-            w.add(entries.key(), entries.value())?;
+            if policy.decide(entries.key(), entries.value()) == Decision::Keep {
+                w.add(entries.key(), entries.value())?;
+            }
         }
         entries.next()?;
     }

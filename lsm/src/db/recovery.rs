@@ -184,6 +184,7 @@ fn flush_replayed(
         &mut next,
         &mut it,
         &mem.range_tombstones(),
+        &[], // no reader exists yet
         &table_options,
     )? {
         edit.new_files.push((0, meta));

@@ -108,7 +108,13 @@ pub(super) fn install(inner: &DbInner, state: &mut State, edit: VersionEdit) -> 
 }
 
 fn run_flush(inner: &DbInner, imm: super::Immutable) -> Result<()> {
-    let options = inner.table_options(&inner.state.lock());
+    // A snapshot taken after this reads at or above every sequence number of `imm`, so it
+    // needs only the newest version of each key, which the flush always keeps.
+    let (options, snapshots) = {
+        let state = inner.state.lock();
+        let snapshots: Vec<u64> = state.snapshots.keys().copied().collect();
+        (inner.table_options(&state), snapshots)
+    };
     let mut numbers = Vec::new();
     let mut next = || {
         let mut state = inner.state.lock();
@@ -125,6 +131,7 @@ fn run_flush(inner: &DbInner, imm: super::Immutable) -> Result<()> {
         &mut next,
         &mut it,
         &imm.mem.range_tombstones(),
+        &snapshots,
         &options,
     );
     let mut state = inner.state.lock();
