@@ -88,9 +88,10 @@ pub fn run(args: EngineArgs) -> Result<()> {
         args.num
     ));
     say(&format!(
-        "Settings:   memtable {} MiB, block {} B, cache {} MiB, bloom {} bits/key, {:?} \
+        "Settings:   memtable {} MiB (at most {}), block {} B, cache {} MiB, bloom {} bits/key, {:?} \
          compression, {} background threads, WAL on, sync {}, seed {}",
         args.write_buffer_size >> 20,
+        args.max_write_buffers,
         args.block_size,
         args.cache_size >> 20,
         args.bloom_bits,

@@ -86,6 +86,9 @@ pub struct EngineArgs {
     /// Memtable bytes.
     #[arg(long, default_value_t = 64 << 20)]
     pub write_buffer_size: usize,
+    /// Memtables held at most, the active one included (RocksDB's default is 2).
+    #[arg(long, default_value_t = 2)]
+    pub max_write_buffers: usize,
     /// Data block bytes.
     #[arg(long, default_value_t = 4096)]
     pub block_size: usize,
@@ -124,6 +127,7 @@ impl EngineArgs {
     pub fn engine_config(&self) -> EngineConfig {
         EngineConfig {
             write_buffer_size: self.write_buffer_size,
+            max_write_buffers: self.max_write_buffers.max(2),
             block_size: self.block_size,
             cache_bytes: self.cache_size,
             bloom_bits: self.bloom_bits,

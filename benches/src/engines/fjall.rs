@@ -1,7 +1,7 @@
 //! fjall under the benchmark seam: one database with one keyspace, written through fjall's
 //! journal.
 //!
-//! fjall has no wait for background work, so [`FjallEngine::flush`] and
+//! fjall has no wait for background work, so [`Engine::flush`] and
 //! [`Engine::wait_for_compactions`] poll the counters it exposes (some are `#[doc(hidden)]`
 //! in fjall 3.1 and may move in a later release).
 

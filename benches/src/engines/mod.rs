@@ -32,6 +32,9 @@ pub enum Compression {
 pub struct EngineConfig {
     /// Memtable size before it is switched and flushed.
     pub write_buffer_size: usize,
+    /// Memtables held at most, the active one included (RocksDB's `max_write_buffer_number`):
+    /// writes wait when this many are full.
+    pub max_write_buffers: usize,
     /// Uncompressed data block size.
     pub block_size: usize,
     /// Block cache capacity in bytes.
@@ -133,6 +136,7 @@ pub(crate) fn check_conformance(kind: EngineKind) {
     let dir = tempfile::tempdir().unwrap();
     let config = EngineConfig {
         write_buffer_size: 1 << 20,
+        max_write_buffers: 2,
         block_size: 4096,
         cache_bytes: 1 << 20,
         bloom_bits: 10,

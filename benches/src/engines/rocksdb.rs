@@ -53,6 +53,7 @@ impl RocksEngine {
         let mut options = Options::default();
         options.create_if_missing(true);
         options.set_write_buffer_size(config.write_buffer_size);
+        options.set_max_write_buffer_number(config.max_write_buffers as i32);
         options.set_block_based_table_factory(&table);
         let compression = match config.compression {
             Compression::Zstd => {

@@ -24,6 +24,7 @@ impl StrataEngine {
     pub fn open(dir: &Path, config: &EngineConfig) -> Result<Self> {
         let mut options = Options {
             write_buffer_size: config.write_buffer_size,
+            max_immutable_memtables: config.max_write_buffers - 1,
             block_cache_bytes: config.cache_bytes,
             background_threads: config.background_threads,
             ..Options::default()
@@ -38,6 +39,10 @@ impl StrataEngine {
             (
                 "write_buffer_size".into(),
                 options.write_buffer_size.to_string(),
+            ),
+            (
+                "max_immutable_memtables".into(),
+                options.max_immutable_memtables.to_string(),
             ),
             ("block_size".into(), options.table.block_size.to_string()),
             ("block_cache".into(), options.block_cache_bytes.to_string()),
