@@ -41,9 +41,8 @@ use lsm::iter::{InternalIterator, MergingIterator, VecIterator};
 use lsm::key::{internal_key, CfUserKeyExtractor, InternalKeyComparator, ValueKind};
 use lsm::{Db, Options, WriteBatch, WriteOptions};
 use sstable::{BlockCache, Compression, ReadOptions, Table, TableOptions};
+use strata_benches::bench_data::{key_of, Rng, KEY_SIZE, VALUE_SIZE};
 
-const KEY_SIZE: usize = 16;
-const VALUE_SIZE: usize = 100;
 /// Entries of all children of one merging iterator together (divisible by every fan-in).
 const MERGE_ENTRIES: u64 = 96 * 1024;
 /// Children of the merging iterator: one source, a few L0 files, a deep L0.
@@ -52,52 +51,6 @@ const FAN_INS: [usize; 3] = [1, 4, 16];
 const COMPACTION_KEYS: usize = 200_000;
 /// Puts per write batch while filling the database.
 const FILL_BATCH: usize = 100;
-
-/// xorshift64*: tiny, deterministic, good enough to spread keys and fill values.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed | 1)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// 16 random bytes.
-    fn key(&mut self) -> [u8; KEY_SIZE] {
-        let mut k = [0u8; KEY_SIZE];
-        k[..8].copy_from_slice(&self.next_u64().to_be_bytes());
-        k[8..].copy_from_slice(&self.next_u64().to_be_bytes());
-        k
-    }
-
-    /// 50 random bytes, then one byte repeated 50 times: compresses to about half.
-    fn value(&mut self) -> [u8; VALUE_SIZE] {
-        let mut value = [0u8; VALUE_SIZE];
-        let (random, repeated) = value.split_at_mut(VALUE_SIZE / 2);
-        for byte in random.iter_mut() {
-            *byte = self.next_u64() as u8;
-        }
-        repeated.fill(self.next_u64() as u8);
-        value
-    }
-}
-
-/// `n` as 16 ASCII decimal digits, like db_bench's keys.
-fn key_of(n: u64) -> [u8; KEY_SIZE] {
-    let mut key = [b'0'; KEY_SIZE];
-    let mut rest = n;
-    for byte in key.iter_mut().rev() {
-        *byte = b'0' + (rest % 10) as u8;
-        rest /= 10;
-    }
-    key
-}
 
 /// The merge benchmarks' entries in internal-key order, as (internal key, value).
 fn merge_entries() -> &'static [(Vec<u8>, Vec<u8>)] {

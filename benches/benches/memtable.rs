@@ -32,29 +32,9 @@ use crossbeam_skiplist::SkipMap;
 use lsm::key::{internal_key, InternalKeyComparator, ValueKind};
 use lsm::{MemTable, WriteBatch};
 use sstable::Comparator;
+use strata_benches::bench_data::{Rng, KEY_SIZE, VALUE_SIZE};
 
 const TABLE_ENTRIES: usize = 200_000;
-const KEY_SIZE: usize = 16;
-const VALUE_SIZE: usize = 100;
-
-/// xorshift64*: tiny, deterministic, good enough to spread keys.
-struct Rng(u64);
-
-impl Rng {
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    fn key(&mut self) -> [u8; KEY_SIZE] {
-        let mut k = [0u8; KEY_SIZE];
-        k[..8].copy_from_slice(&self.next_u64().to_be_bytes());
-        k[8..].copy_from_slice(&self.next_u64().to_be_bytes());
-        k
-    }
-}
 
 fn keys() -> Vec<[u8; KEY_SIZE]> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);

@@ -32,49 +32,16 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, SamplingMode, Throughput};
 use sstable::{BlockCache, Compression, ReadOptions, Table, TableBuilder, TableOptions};
+use strata_benches::bench_data::{key_of, Rng, KEY_SIZE, VALUE_SIZE};
 
 /// Entries per table.
 const NUM_ENTRIES: u64 = 100_000;
-const KEY_SIZE: usize = 16;
-const VALUE_SIZE: usize = 100;
 /// Random keys prepared for the lookup benches (a power of two, cycled through with a mask).
 const PROBE_KEYS: usize = 1 << 16;
 /// Entries read after each seek in the `seek` bench.
 const NEXTS_PER_SEEK: usize = 10;
 /// Raw key + value bytes of one table: the unit of the MB/s figures.
 const RAW_BYTES: u64 = NUM_ENTRIES * (KEY_SIZE + VALUE_SIZE) as u64;
-
-/// xorshift64*: tiny, deterministic, good enough to spread keys and fill values.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed | 1)
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-
-    /// Uniform enough in `0..n` for benchmarking (n is far below 2^32).
-    fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
-    }
-}
-
-/// `n` as 16 ASCII decimal digits, like db_bench's keys.
-fn key_of(n: u64) -> [u8; KEY_SIZE] {
-    let mut key = [b'0'; KEY_SIZE];
-    let mut rest = n;
-    for byte in key.iter_mut().rev() {
-        *byte = b'0' + (rest % 10) as u8;
-        rest /= 10;
-    }
-    key
-}
 
 fn present_key(i: u64) -> [u8; KEY_SIZE] {
     key_of(2 * i)
@@ -95,17 +62,7 @@ fn dataset() -> &'static Dataset {
     DATA.get_or_init(|| {
         let mut rng = Rng::new(0x5EED_5EED);
         let keys = (0..NUM_ENTRIES).map(present_key).collect();
-        let values = (0..NUM_ENTRIES)
-            .map(|_| {
-                let mut value = [0u8; VALUE_SIZE];
-                let (random, repeated) = value.split_at_mut(VALUE_SIZE / 2);
-                for byte in random.iter_mut() {
-                    *byte = rng.next_u64() as u8;
-                }
-                repeated.fill(rng.next_u64() as u8);
-                value
-            })
-            .collect();
+        let values = (0..NUM_ENTRIES).map(|_| rng.value()).collect();
         Dataset { keys, values }
     })
 }

@@ -51,10 +51,7 @@ impl ThreadOutcome {
 
     /// Records an operation that ended at `now`, having started at `*lap`.
     fn record(&mut self, lap: &mut Instant, bytes: usize) {
-        let now = Instant::now();
-        let nanos = u64::try_from(now.duration_since(*lap).as_nanos()).unwrap_or(u64::MAX);
-        self.latency.saturating_record(nanos.max(1));
-        *lap = now;
+        self.latency.saturating_record(nanos_since(lap).max(1));
         self.ops += 1;
         self.bytes += bytes as u64;
     }
@@ -75,14 +72,20 @@ impl ThreadOutcome {
         if self.unrecorded == 0 {
             return;
         }
-        let now = Instant::now();
-        let nanos = u64::try_from(now.duration_since(*lap).as_nanos()).unwrap_or(u64::MAX);
+        let nanos = nanos_since(lap);
         let _ = self
             .latency
             .record_n((nanos / self.unrecorded).max(1), self.unrecorded);
-        *lap = now;
         self.unrecorded = 0;
     }
+}
+
+/// Nanoseconds since `*lap`, which moves to now.
+fn nanos_since(lap: &mut Instant) -> u64 {
+    let now = Instant::now();
+    let nanos = u64::try_from(now.duration_since(*lap).as_nanos()).unwrap_or(u64::MAX);
+    *lap = now;
+    nanos
 }
 
 /// Shared by the threads of one workload.

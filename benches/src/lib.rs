@@ -5,6 +5,7 @@
 //! fresh directory, so its CPU time, bytes written and peak RSS are its own, then prints a
 //! table of Strata's ratios to each. See BENCHMARKS.md for the command and the results.
 
+pub mod bench_data;
 pub mod driver;
 pub mod engines;
 pub mod error;

@@ -63,18 +63,18 @@ pub fn pack_trailer(seq: SeqNo, kind: ValueKind) -> u64 {
     (seq << 8) | kind as u64
 }
 
-/// Appends the internal key for `(cf, user_key, seq, kind)` to `buf`.
+/// Appends the internal key for `(cf, user_key, seq, kind)` to `buf` (a `Vec<u8>`, or the
+/// memtable's arena).
 pub fn encode_internal_key(
-    buf: &mut Vec<u8>,
+    buf: &mut impl bytes::BufMut,
     cf: CfId,
     user_key: &[u8],
     seq: SeqNo,
     kind: ValueKind,
 ) {
-    buf.reserve(1 + user_key.len() + TRAILER_LEN);
-    buf.push(cf);
-    buf.extend_from_slice(user_key);
-    buf.extend_from_slice(&pack_trailer(seq, kind).to_be_bytes());
+    buf.put_u8(cf);
+    buf.put_slice(user_key);
+    buf.put_u64(pack_trailer(seq, kind));
 }
 
 /// The internal key for `(cf, user_key, seq, kind)`.

@@ -17,7 +17,7 @@ use crate::compaction::{pick_compaction, run_compaction, CompactionTask, JobCont
 use crate::error::{Error, Result};
 use crate::filename::{self, FileKind};
 use crate::flush::write_tables_by_cf;
-use crate::key::{internal_key, CfId, ValueKind, MAX_SEQ};
+use crate::key::{internal_key, CfId, SeqNo, ValueKind, MAX_SEQ};
 use crate::version::{VersionEdit, NUM_LEVELS};
 
 /// Running totals kept by the engine.
@@ -107,14 +107,18 @@ pub(super) fn install(inner: &DbInner, state: &mut State, edit: VersionEdit) -> 
     }
 }
 
+/// What a flush or compaction reads of the state before it starts: the live snapshots
+/// (ascending) and the table options by column family.
+fn job_inputs(inner: &DbInner) -> (Vec<SeqNo>, crate::flush::CfTableOptions) {
+    let state = inner.state.lock();
+    let snapshots = state.snapshots.keys().copied().collect();
+    (snapshots, inner.table_options(&state))
+}
+
 fn run_flush(inner: &DbInner, imm: super::Immutable) -> Result<()> {
     // A snapshot taken after this reads at or above every sequence number of `imm`, so it
     // needs only the newest version of each key, which the flush always keeps.
-    let (options, snapshots) = {
-        let state = inner.state.lock();
-        let snapshots: Vec<u64> = state.snapshots.keys().copied().collect();
-        (inner.table_options(&state), snapshots)
-    };
+    let (snapshots, options) = job_inputs(inner);
     let mut numbers = Vec::new();
     let mut next = || {
         let mut state = inner.state.lock();
@@ -179,11 +183,7 @@ fn run_compact(
         }
         Ok((edit, 0, 0, true))
     } else {
-        let (snapshots, table_options) = {
-            let state = inner.state.lock();
-            let snapshots: Vec<u64> = state.snapshots.keys().copied().collect();
-            (snapshots, inner.table_options(&state))
-        };
+        let (snapshots, table_options) = job_inputs(inner);
         let ctx = JobContext {
             fs: inner.options.fs.as_ref(),
             dir: &inner.dir,

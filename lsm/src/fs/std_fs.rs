@@ -148,58 +148,56 @@ mod tests {
     #[test]
     fn create_write_sync_and_read_back() {
         let dir = tempfile::tempdir().unwrap();
+        let fs = StdFs::new();
         let path = dir.path().join("a");
-        let mut f = StdFs::new().create(&path).unwrap();
+        let mut f = fs.create(&path).unwrap();
         f.write_all(b"hello world").unwrap();
         f.sync_data().unwrap();
         drop(f);
-        assert_eq!(StdFs::new().file_size(&path).unwrap(), 11);
-        for fs in [StdFs::new(), StdFs::with_mmap_reads()] {
-            let r = fs.open_random(&path).unwrap();
+        assert_eq!(fs.file_size(&path).unwrap(), 11);
+        for reader in [StdFs::new(), StdFs::with_mmap_reads()] {
+            let r = reader.open_random(&path).unwrap();
             assert_eq!(&r.read_at(6, 5).unwrap()[..], b"world");
         }
         let mut s = String::new();
-        StdFs::new()
-            .open_sequential(&path)
+        fs.open_sequential(&path)
             .unwrap()
             .read_to_string(&mut s)
             .unwrap();
         assert_eq!(s, "hello world");
-        assert!(StdFs::new()
-            .open_random(&dir.path().join("missing"))
-            .is_err());
+        assert!(fs.open_random(&dir.path().join("missing")).is_err());
     }
 
     #[test]
     fn rename_replaces_remove_removes_and_list_dir_lists() {
         let dir = tempfile::tempdir().unwrap();
+        let fs = StdFs::new();
         let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-        StdFs::new().create(&a).unwrap().write_all(b"new").unwrap();
-        StdFs::new().create(&b).unwrap().write_all(b"old").unwrap();
-        StdFs::new()
-            .create_dir_all(&dir.path().join("sub/deeper"))
-            .unwrap();
-        StdFs::new().rename(&a, &b).unwrap();
-        StdFs::new().sync_dir(dir.path()).unwrap();
-        assert!(!StdFs::new().exists(&a));
+        fs.create(&a).unwrap().write_all(b"new").unwrap();
+        fs.create(&b).unwrap().write_all(b"old").unwrap();
+        fs.create_dir_all(&dir.path().join("sub/deeper")).unwrap();
+        fs.rename(&a, &b).unwrap();
+        fs.sync_dir(dir.path()).unwrap();
+        assert!(!fs.exists(&a));
         assert_eq!(fs::read(&b).unwrap(), b"new");
-        let mut names = StdFs::new().list_dir(dir.path()).unwrap();
+        let mut names = fs.list_dir(dir.path()).unwrap();
         names.sort();
         assert_eq!(names, ["b", "sub"]);
-        StdFs::new().remove_file(&b).unwrap();
-        assert!(!StdFs::new().exists(&b));
-        assert!(StdFs::new().remove_file(&b).is_err());
+        fs.remove_file(&b).unwrap();
+        assert!(!fs.exists(&b));
+        assert!(fs.remove_file(&b).is_err());
     }
 
     #[test]
     fn a_second_lock_fails_until_the_first_is_dropped() {
         let dir = tempfile::tempdir().unwrap();
+        let fs = StdFs::new();
         let path = dir.path().join("LOCK");
-        let lock = StdFs::new().lock(&path).unwrap();
-        let err = StdFs::new().lock(&path).unwrap_err();
+        let lock = fs.lock(&path).unwrap();
+        let err = fs.lock(&path).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::WouldBlock);
         assert!(err.to_string().contains("database is locked"), "{err}");
         drop(lock);
-        let _again = StdFs::new().lock(&path).unwrap();
+        let _again = fs.lock(&path).unwrap();
     }
 }

@@ -15,7 +15,7 @@ use std::cmp::Ordering;
 
 use super::InternalIterator;
 use crate::error::{Error, Result};
-use crate::key::{internal_key, CfId, ParsedKey, SeqNo, ValueKind, MAX_SEQ, TRAILER_LEN};
+use crate::key::{cf_user_key, internal_key, CfId, ParsedKey, SeqNo, ValueKind, MAX_SEQ};
 use crate::memtable::RangeTombstone;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -354,9 +354,7 @@ impl DbIterator {
 
 /// The user key of an internal key (`cf`, user key, trailer) already parsed once.
 fn user_key_of(internal_key: &[u8]) -> &[u8] {
-    internal_key
-        .get(1..internal_key.len().saturating_sub(TRAILER_LEN))
-        .unwrap_or_default()
+    cf_user_key(internal_key).get(1..).unwrap_or_default()
 }
 
 /// Splits the inner cursor's key; a key that is no internal key means a damaged source.

@@ -34,7 +34,7 @@ use parking_lot::Mutex;
 
 use crate::batch::WriteBatch;
 use crate::error::{Error, Result};
-use crate::key::{pack_trailer, CfId, ParsedKey, SeqNo, ValueKind, MAX_SEQ, TRAILER_LEN};
+use crate::key::{encode_internal_key, CfId, ParsedKey, SeqNo, ValueKind, MAX_SEQ, TRAILER_LEN};
 use entry::{with_lookup_key, KeyLike, MemKey};
 pub use iter::MemTableIter;
 pub use tombstones::RangeTombstone;
@@ -116,9 +116,7 @@ impl MemTable {
             .sum();
         let mut rest = self.arena_copy(bytes, |buf| {
             for (seq, op) in (first_seq..).zip(batch) {
-                buf.put_u8(op.cf);
-                buf.put_slice(op.key);
-                buf.put_u64(pack_trailer(seq, op.kind));
+                encode_internal_key(buf, op.cf, op.key, seq, op.kind);
                 buf.put_slice(op.value);
             }
         });
@@ -154,9 +152,7 @@ impl MemTable {
         };
         let key_len = 1 + user_key.len() + TRAILER_LEN;
         let kv = self.arena_copy(key_len + value.len(), |buf| {
-            buf.put_u8(cf);
-            buf.put_slice(user_key);
-            buf.put_u64(pack_trailer(seq, kind));
+            encode_internal_key(buf, cf, user_key, seq, kind);
             buf.put_slice(value);
         });
         let entry = MemKey::new(kv, key_len);
