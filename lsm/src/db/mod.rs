@@ -30,6 +30,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 
+use arc_swap::ArcSwap;
 use parking_lot::{Condvar, Mutex};
 use sstable::BlockCache;
 
@@ -99,10 +100,22 @@ struct DbInner {
     wal: Mutex<WalState>,
     /// Sequence number up to which writes are fully inserted and may be read.
     visible_seq: AtomicU64,
+    /// What reads read from, republished under the state lock after every change to the
+    /// memtables or the current version (see `publish_view`). Readers load it without the
+    /// state lock, which background work holds while it syncs the manifest.
+    view: ArcSwap<read::ReadView>,
     _lock: Box<dyn FileLock>,
 }
 
 impl DbInner {
+    /// Publishes the state's memtables and current version to readers. Called with the state
+    /// lock held after every change to `mem`, `imm` or the current version, and before the
+    /// leader inserts into a new memtable, so a write is readable from the published view by
+    /// the time its sequence number is visible.
+    fn publish_view(&self, state: &State) {
+        self.view.store(Arc::new(read::ReadView::of(state)));
+    }
+
     /// The table options of every column family, resolved by name.
     fn table_options(&self, state: &State) -> crate::flush::CfTableOptions {
         let per_cf = state

@@ -1,8 +1,7 @@
 //! The read path: point lookups, snapshots and iterators.
 //!
-//! A read captures, under the state lock, the memtable, the immutable memtables and the
-//! current version (an `Arc`, which keeps its files from being deleted), then reads without
-//! the lock. Sources are consulted newest first; the newest version of the key at or below the
+//! A read captures, without taking the state lock, the published view — the memtable, the
+//! immutable memtables and the current version — and the sequence number it reads at. Sources are consulted newest first; the newest version of the key at or below the
 //! read sequence wins, unless a range tombstone from the same or a newer source covers it.
 
 use std::sync::atomic::Ordering;
@@ -10,7 +9,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::DbInner;
+use super::{DbInner, State};
 use crate::error::{Error, Result};
 use crate::iter::{DbIterator, InternalIterator, IterOptions, LevelIterator, MergingIterator};
 use crate::key::{internal_key, CfId, ParsedKey, SeqNo, ValueKind};
@@ -60,22 +59,55 @@ pub(super) fn snapshot(inner: &Arc<DbInner>) -> Snapshot {
     }
 }
 
-/// What a read captures under the lock.
-struct View {
+/// The sources a read consults: the memtables, newest first, and the current version (an
+/// `Arc`, which keeps its files from being deleted). Published as one unit by
+/// `DbInner::publish_view`.
+#[derive(Debug)]
+pub(super) struct ReadView {
     mems: Vec<Arc<MemTable>>,
     version: Arc<Version>,
+}
+
+impl ReadView {
+    pub(super) fn of(state: &State) -> ReadView {
+        let mut mems = Vec::with_capacity(1 + state.imm.len());
+        mems.push(state.mem.clone());
+        mems.extend(state.imm.iter().rev().map(|i| i.mem.clone()));
+        ReadView {
+            mems,
+            version: state.versions.current(),
+        }
+    }
+}
+
+/// A read's view and the sequence number it reads at.
+struct View {
+    sources: Arc<ReadView>,
     seq: SeqNo,
 }
 
+/// Captures a view without the state lock.
+///
+/// Without a snapshot, the view is loaded before the sequence number:
+/// - No flush or compaction the view shows has dropped a version the sequence number reads:
+///   they drop only versions shadowed by writes already visible when they ran. (Loaded the
+///   other way round, a flush newer than the sequence number could hide a key's only version
+///   at that number.)
+/// - The view may lack a memtable switched in after it was loaded; the read then sees a
+///   prefix of the history that ends no earlier than the view's load, so it still holds
+///   every write acknowledged before the read began (a write's memtable is published before
+///   the write is inserted).
 fn capture(inner: &DbInner, snapshot: Option<&super::Snapshot>) -> View {
-    let state = inner.state.lock();
-    let mut mems = vec![state.mem.clone()];
-    mems.extend(state.imm.iter().rev().map(|i| i.mem.clone()));
-    View {
-        mems,
-        version: state.versions.current(),
-        seq: snapshot.map_or_else(|| inner.visible_seq.load(Ordering::Acquire), |s| s.seq),
+    if let Some(s) = snapshot {
+        // A registered snapshot's versions are kept by every flush and compaction.
+        return View {
+            sources: inner.view.load_full(),
+            seq: s.seq,
+        };
     }
+    let sources = inner.view.load_full();
+    let seq = inner.visible_seq.load(Ordering::Acquire);
+    View { sources, seq }
 }
 
 pub(super) fn get(
@@ -95,7 +127,7 @@ pub(super) fn get(
             value
         }
     };
-    for mem in &view.mems {
+    for mem in &view.sources.mems {
         tomb = tomb.max(mem.max_covering_tombstone_seq(cf, key, seq).unwrap_or(0));
         match mem.get(cf, key, seq) {
             Some(MemValue::Put { seq: s, value }) => return Ok(visible(s, Some(value), tomb)),
@@ -105,7 +137,7 @@ pub(super) fn get(
     }
     let lookup = internal_key(cf, key, seq, ValueKind::SEEK);
     let user = &lookup[..lookup.len() - crate::key::TRAILER_LEN];
-    for (_, file) in view.version.files_for_key(user) {
+    for (_, file) in view.sources.version.files_for_key(user) {
         let open = inner.tables.open(file.number)?;
         for t in &open.tombstones {
             if t.cf == cf && t.seq <= seq && t.start.as_ref() <= key && key < t.end.as_ref() {
@@ -166,12 +198,12 @@ pub(super) fn iter(
     let view = capture(inner, snapshot);
     let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
     let mut tombstones = Vec::new();
-    for mem in &view.mems {
+    for mem in &view.sources.mems {
         tombstones.extend(mem.range_tombstones());
         children.push(Box::new(mem.iter()));
     }
     for level in 0..NUM_LEVELS {
-        let files = view.version.files(level);
+        let files = view.sources.version.files(level);
         for f in files {
             let open = inner.tables.open(f.number)?;
             tombstones.extend(open.tombstones.iter().cloned());
@@ -195,6 +227,6 @@ pub(super) fn iter(
     );
     Ok(DbIter {
         iter,
-        _version: view.version,
+        _version: view.sources.version.clone(),
     })
 }

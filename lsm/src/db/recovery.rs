@@ -11,6 +11,7 @@ use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use parking_lot::{Condvar, Mutex};
 use sstable::BlockCache;
 
@@ -134,6 +135,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<DbInner> {
         shutting_down: false,
         stats: Default::default(),
     };
+    let view = ArcSwap::from_pointee(super::read::ReadView::of(&state));
     let inner = DbInner {
         options,
         dir: dir.to_path_buf(),
@@ -147,6 +149,7 @@ pub(super) fn open(dir: &Path, options: Options) -> Result<DbInner> {
             writer: wal::Writer::new(file),
         }),
         visible_seq: AtomicU64::new(last_seq),
+        view,
         _lock: lock,
     };
     {

@@ -96,6 +96,7 @@ pub(super) fn install(inner: &DbInner, state: &mut State, edit: VersionEdit) -> 
     match state.versions.log_and_apply(edit) {
         Ok(version) => {
             state.installed.push(Arc::downgrade(&version));
+            inner.publish_view(state);
             inner.state_cv.notify_all();
             Ok(())
         }
@@ -163,6 +164,7 @@ fn run_flush(inner: &DbInner, imm: super::Immutable) -> Result<()> {
     }
     install(inner, &mut state, edit)?;
     state.imm.pop_front();
+    inner.publish_view(&state);
     state.stats.flushes += 1;
     delete_obsolete_files(inner, &mut state);
     inner.state_cv.notify_all();
@@ -230,12 +232,25 @@ fn run_compact(
     outcome
 }
 
-/// Deletes files no version a reader may hold still uses: tables not live, WALs older than
-/// the log number, leftover temporary files. Errors only leave files behind.
-pub(super) fn delete_obsolete_files(inner: &DbInner, state: &mut State) {
-    // After a failed write or sync, what is durable is no longer known: delete nothing.
+/// What the file sweep may delete, decided under the state lock; the deleting (directory
+/// listing and unlinks, which can take milliseconds for large files) runs after the lock is
+/// released.
+#[derive(Debug)]
+pub(super) struct Sweep {
+    /// Tables used by a version a reader may hold, or being written.
+    live: HashSet<u64>,
+    /// WALs below this number are fully in tables.
+    log_number: u64,
+    /// Files numbered from here on were created after the decision and are never touched.
+    first_unknown: u64,
+}
+
+/// Decides what the sweep may delete: tables not live, WALs older than the log number,
+/// leftover temporary files. `None` after a failed write or sync, when what is durable is no
+/// longer known.
+pub(super) fn plan_sweep(state: &mut State) -> Option<Sweep> {
     if state.bg_error.is_some() {
-        return;
+        return None;
     }
     state.installed.retain(|w| w.strong_count() > 0);
     let mut live: HashSet<u64> = state.pending_outputs.clone();
@@ -248,23 +263,43 @@ pub(super) fn delete_obsolete_files(inner: &DbInner, state: &mut State) {
             live.insert(f.number);
         }
     }
-    let log_number = state.versions.log_number();
-    let Ok(names) = inner.options.fs.list_dir(&inner.dir) else {
-        return;
-    };
-    for name in names {
-        let obsolete = match filename::parse(&name) {
-            Some(FileKind::Table(n)) => !live.contains(&n),
-            Some(FileKind::Wal(n)) => n < log_number,
-            Some(FileKind::Temp(n)) => !live.contains(&n),
-            _ => false,
+    Some(Sweep {
+        live,
+        log_number: state.versions.log_number(),
+        first_unknown: state.versions.next_file_number(),
+    })
+}
+
+impl Sweep {
+    /// Deletes what the plan allows; call it without the state lock. A file the plan called
+    /// obsolete stays obsolete (file numbers are never reused and a dropped file never comes
+    /// back), so running late, or twice, is safe. Errors only leave files behind.
+    pub(super) fn run(self, inner: &DbInner) {
+        let Ok(names) = inner.options.fs.list_dir(&inner.dir) else {
+            return;
         };
-        if obsolete {
-            if let Some(FileKind::Table(n)) = filename::parse(&name) {
-                inner.tables.evict(n);
+        for name in names {
+            let obsolete = match filename::parse(&name) {
+                Some(FileKind::Table(n)) | Some(FileKind::Temp(n)) => {
+                    n < self.first_unknown && !self.live.contains(&n)
+                }
+                Some(FileKind::Wal(n)) => n < self.log_number,
+                _ => false,
+            };
+            if obsolete {
+                if let Some(FileKind::Table(n)) = filename::parse(&name) {
+                    inner.tables.evict(n);
+                }
+                let _ = inner.options.fs.remove_file(&inner.dir.join(&name));
             }
-            let _ = inner.options.fs.remove_file(&inner.dir.join(&name));
         }
+    }
+}
+
+/// Plans a sweep under `state`'s lock and runs it with the lock released.
+pub(super) fn delete_obsolete_files(inner: &DbInner, state: &mut MutexGuard<'_, State>) {
+    if let Some(sweep) = plan_sweep(state) {
+        MutexGuard::unlocked(state, || sweep.run(inner));
     }
 }
 

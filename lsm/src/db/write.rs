@@ -222,6 +222,7 @@ pub(super) fn switch_memtable(inner: &DbInner, state: &mut State) -> Result<()> 
         mem: old,
         wal_number: old_wal,
     });
+    inner.publish_view(state);
     inner.state_cv.notify_all();
     Ok(())
 }

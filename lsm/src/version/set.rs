@@ -298,6 +298,11 @@ impl VersionSet {
         Ok(())
     }
 
+    /// The number the next new file will get.
+    pub fn next_file_number(&self) -> u64 {
+        self.next_file_number
+    }
+
     /// The current version.
     pub fn current(&self) -> Arc<Version> {
         self.current.clone()
