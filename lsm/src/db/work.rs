@@ -60,7 +60,7 @@ pub(super) fn worker_loop(inner: &DbInner) {
         };
         let outcome = match job {
             Job::Flush(imm) => run_flush(inner, imm),
-            Job::Compact(task, version) => run_compact(inner, task, &version),
+            Job::Compact(task, version) => run_compact(inner, task, version),
         };
         if let Err(e) = outcome {
             let mut state = inner.state.lock();
@@ -139,6 +139,12 @@ fn run_flush(inner: &DbInner, imm: super::Immutable) -> Result<()> {
         &snapshots,
         &options,
     );
+    // Open the new tables before readers can see them, so no read pays for loading their
+    // index and filter; a table that cannot be opened fails the flush.
+    let written = written.and_then(|metas| {
+        open_outputs(inner, metas.iter().map(|m| m.number))?;
+        Ok(metas)
+    });
     let mut state = inner.state.lock();
     for n in &numbers {
         state.pending_outputs.remove(n);
@@ -174,7 +180,7 @@ fn run_flush(inner: &DbInner, imm: super::Immutable) -> Result<()> {
 fn run_compact(
     inner: &DbInner,
     task: CompactionTask,
-    version: &crate::version::Version,
+    version: Arc<crate::version::Version>,
 ) -> Result<()> {
     let result = if task.is_trivial_move() {
         let mut edit = VersionEdit::default();
@@ -190,7 +196,7 @@ fn run_compact(
             fs: inner.options.fs.as_ref(),
             dir: &inner.dir,
             tables: &inner.tables,
-            version,
+            version: &version,
             snapshots: &snapshots,
             filter: inner.options.compaction_filter.as_deref(),
             table_options: &table_options,
@@ -202,9 +208,14 @@ fn run_compact(
             state.pending_outputs.insert(n);
             n
         };
-        run_compaction(&ctx, &task, &mut next)
-            .map(|r| (r.edit, r.bytes_read, r.bytes_written, false))
+        run_compaction(&ctx, &task, &mut next).and_then(|r| {
+            open_outputs(inner, r.edit.new_files.iter().map(|(_, f)| f.number))?;
+            Ok((r.edit, r.bytes_read, r.bytes_written, false))
+        })
     };
+    // Let go of the input version before the job counts as finished: whoever waits for
+    // compactions to settle then sweeps the inputs, which no version anyone holds still uses.
+    drop(version);
     let mut state = inner.state.lock();
     for f in task.all_inputs() {
         state.busy.remove(&f.number);
@@ -230,6 +241,14 @@ fn run_compact(
     delete_obsolete_files(inner, &mut state);
     inner.state_cv.notify_all();
     outcome
+}
+
+/// Loads freshly written tables into the table cache (index, filter, properties).
+fn open_outputs(inner: &DbInner, numbers: impl Iterator<Item = u64>) -> Result<()> {
+    for n in numbers {
+        inner.tables.open(n)?;
+    }
+    Ok(())
 }
 
 /// What the file sweep may delete, decided under the state lock; the deleting (directory
@@ -412,7 +431,7 @@ pub(super) fn compact_range(
                 inputs,
                 score: 0.0,
             };
-            run_manual(inner, task, &version)?;
+            run_manual(inner, task, version)?;
         }
         // Finally rewrite the range within the deepest level, so the compaction filter and the
         // bottom-level drop rules reach data already there.
@@ -431,7 +450,7 @@ pub(super) fn compact_range(
                     overlapping: Vec::new(),
                     score: 0.0,
                 };
-                run_manual(inner, task, &version)?;
+                run_manual(inner, task, version)?;
             }
         }
         progress(NUM_LEVELS, NUM_LEVELS);
@@ -448,7 +467,7 @@ pub(super) fn compact_range(
 fn run_manual(
     inner: &DbInner,
     task: CompactionTask,
-    version: &crate::version::Version,
+    version: Arc<crate::version::Version>,
 ) -> Result<()> {
     {
         let mut state = inner.state.lock();
