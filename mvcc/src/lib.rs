@@ -1,0 +1,31 @@
+#![doc = include_str!("../FORMAT.md")]
+//!
+//! # Crate map
+//! Records and their encodings (FORMAT.md):
+//! - `timestamp`: [`TimeStamp`] and [`TsSet`].
+//! - `key`: [`Key`], memcomparable user keys with an optional descending timestamp.
+//! - `lock`, `write`, `last_change`: [`Lock`] and [`Write`] records and their fields.
+//! - `codec`: the primitive encodings (memcomparable bytes, varints, compact bytes).
+//!
+//! - `commit_record`: [`TxnCommitRecord`] and [`make_rollback`] (overlapped rollbacks).
+//! - `lock_check`: when a lock blocks a read ([`Lock::check_ts_conflict`]), [`LockInfo`].
+//! - `error`: the crate's [`Error`].
+
+mod codec;
+mod commit_record;
+mod error;
+mod key;
+mod last_change;
+mod lock;
+mod lock_check;
+mod timestamp;
+mod write;
+
+pub use commit_record::{make_rollback, OverlappedWrite, TxnCommitRecord};
+pub use error::{Error, Result};
+pub use key::{Key, TS_LEN};
+pub use last_change::LastChange;
+pub use lock::{Lock, LockType, SHORT_VALUE_MAX_LEN};
+pub use lock_check::{IsolationLevel, LockInfo};
+pub use timestamp::{TimeStamp, TsSet};
+pub use write::{Write, WriteType, PROTECTED_ROLLBACK_SHORT_VALUE};
