@@ -7,12 +7,18 @@
 //! - `lock`, `write`, `last_change`: [`Lock`] and [`Write`] records and their fields.
 //! - `codec`: the primitive encodings (memcomparable bytes, varints, compact bytes).
 //!
+//! The engine seam:
+//! - `engine`: the [`Snapshot`] and [`Cursor`] traits, [`Modify`], and the two engines:
+//!   [`LsmEngine`] (Strata's LSM) and [`MemEngine`] (in memory, for tests).
+//!
+//! Reading and writing MVCC data:
 //! - `commit_record`: [`TxnCommitRecord`] and [`make_rollback`] (overlapped rollbacks).
 //! - `lock_check`: when a lock blocks a read ([`Lock::check_ts_conflict`]), [`LockInfo`].
 //! - `error`: the crate's [`Error`].
 
 mod codec;
 mod commit_record;
+mod engine;
 mod error;
 mod key;
 mod last_change;
@@ -22,6 +28,9 @@ mod timestamp;
 mod write;
 
 pub use commit_record::{make_rollback, OverlappedWrite, TxnCommitRecord};
+pub use engine::{
+    Cf, Cursor, IterBounds, LsmEngine, LsmSnapshot, MemEngine, MemSnapshot, Modify, Snapshot,
+};
 pub use error::{Error, Result};
 pub use key::{Key, TS_LEN};
 pub use last_change::LastChange;
