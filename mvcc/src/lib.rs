@@ -12,8 +12,12 @@
 //!   [`LsmEngine`] (Strata's LSM) and [`MemEngine`] (in memory, for tests).
 //!
 //! Reading and writing MVCC data:
+//! - `reader`: [`MvccReader`], record-level reads for transaction actions.
 //! - `commit_record`: [`TxnCommitRecord`] and [`make_rollback`] (overlapped rollbacks).
 //! - `lock_check`: when a lock blocks a read ([`Lock::check_ts_conflict`]), [`LockInfo`].
+//! - `read_options`, `point_getter`, `scanner`: [`PointGetter`] and [`Scanner`], reads at a
+//!   ts that respect locks.
+//! - `txn`: [`MvccTxn`], which collects an action's modifications.
 //! - `error`: the crate's [`Error`].
 
 mod codec;
@@ -24,7 +28,14 @@ mod key;
 mod last_change;
 mod lock;
 mod lock_check;
+mod point_getter;
+mod read_options;
+mod reader;
+mod scanner;
+#[cfg(test)]
+mod testing;
 mod timestamp;
+mod txn;
 mod write;
 
 pub use commit_record::{make_rollback, OverlappedWrite, TxnCommitRecord};
@@ -36,5 +47,10 @@ pub use key::{Key, TS_LEN};
 pub use last_change::LastChange;
 pub use lock::{Lock, LockType, SHORT_VALUE_MAX_LEN};
 pub use lock_check::{IsolationLevel, LockInfo};
+pub use point_getter::PointGetter;
+pub use read_options::ReadOptions;
+pub use reader::MvccReader;
+pub use scanner::{ScanEntry, ScanOptions, Scanner};
 pub use timestamp::{TimeStamp, TsSet};
+pub use txn::MvccTxn;
 pub use write::{Write, WriteType, PROTECTED_ROLLBACK_SHORT_VALUE};
