@@ -1,0 +1,201 @@
+//! The snapshot seam: the narrow view of a storage engine the MVCC readers need, and the
+//! modifications MVCC writers produce.
+//!
+//! - [`Snapshot`]: point reads and cursors over the three column families at one point in
+//!   time. Implemented over the LSM engine ([`LsmEngine`]) and in memory ([`MemEngine`], for
+//!   tests here and in the transaction layer).
+//! - [`Modify`]: one put, delete or range delete in one column family. Writers collect them
+//!   (see `MvccTxn`); the caller applies a whole list as one atomic batch.
+//!
+//! Keys and values at this level are engine bytes: MVCC-encoded keys (see `Key`).
+
+mod lsm;
+mod memory;
+
+use bytes::Bytes;
+
+use crate::error::Result;
+
+pub use self::lsm::{LsmEngine, LsmSnapshot};
+pub use memory::{MemEngine, MemSnapshot};
+
+/// The column families MVCC data lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Cf {
+    /// Values at `key + start_ts`, when too long to inline.
+    Default,
+    /// Locks at `key` (no ts).
+    Lock,
+    /// Commit and rollback records at `key + commit_ts`.
+    Write,
+}
+
+impl Cf {
+    /// All of them, in index order.
+    pub const ALL: [Cf; 3] = [Cf::Default, Cf::Lock, Cf::Write];
+
+    /// The engine's name of the column family.
+    pub fn name(self) -> &'static str {
+        match self {
+            Cf::Default => "default",
+            Cf::Lock => "lock",
+            Cf::Write => "write",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            Cf::Default => 0,
+            Cf::Lock => 1,
+            Cf::Write => 2,
+        }
+    }
+}
+
+/// Bounds of a cursor: it shows only keys in `[lower, upper)` (`None`: unbounded).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IterBounds {
+    /// Smallest key shown (inclusive).
+    pub lower: Option<Vec<u8>>,
+    /// Keys at or above this are not shown.
+    pub upper: Option<Vec<u8>>,
+}
+
+impl IterBounds {
+    /// True if `key` is inside the bounds.
+    pub fn contains(&self, key: &[u8]) -> bool {
+        self.lower.as_deref().is_none_or(|l| key >= l)
+            && self.upper.as_deref().is_none_or(|u| key < u)
+    }
+}
+
+/// A cursor over one column family of a snapshot, in bytewise key order, within its bounds.
+///
+/// Every positioning method returns `valid()` afterwards. `key()` and `value()` are empty
+/// when not valid. `next` and `prev` REQUIRE `valid()`.
+pub trait Cursor {
+    /// Positions at the first key `>= key`.
+    ///
+    /// # Errors
+    /// Engine errors (I/O, corruption).
+    fn seek(&mut self, key: &[u8]) -> Result<bool>;
+    /// Positions at the last key `<= key`.
+    ///
+    /// # Errors
+    /// As [`seek`](Self::seek).
+    fn seek_for_prev(&mut self, key: &[u8]) -> Result<bool>;
+    /// Positions at the first key.
+    ///
+    /// # Errors
+    /// As [`seek`](Self::seek).
+    fn seek_to_first(&mut self) -> Result<bool>;
+    /// Positions at the last key.
+    ///
+    /// # Errors
+    /// As [`seek`](Self::seek).
+    fn seek_to_last(&mut self) -> Result<bool>;
+    /// Moves to the next key.
+    ///
+    /// # Errors
+    /// As [`seek`](Self::seek).
+    fn next(&mut self) -> Result<bool>;
+    /// Moves to the previous key.
+    ///
+    /// # Errors
+    /// As [`seek`](Self::seek).
+    fn prev(&mut self) -> Result<bool>;
+    /// True if positioned at a key.
+    fn valid(&self) -> bool;
+    /// The current key.
+    fn key(&self) -> &[u8];
+    /// The current value.
+    fn value(&self) -> &[u8];
+}
+
+/// A consistent, read-only view of all column families at one point in time.
+///
+/// Thread safety: `Send + Sync`; cursors borrow the snapshot and are used by one thread.
+pub trait Snapshot: Send + Sync {
+    /// The value of `key` in `cf`.
+    ///
+    /// # Errors
+    /// Engine errors (I/O, corruption).
+    fn get_cf(&self, cf: Cf, key: &[u8]) -> Result<Option<Bytes>>;
+
+    /// An unpositioned cursor over `cf` within `bounds`.
+    ///
+    /// # Errors
+    /// Engine errors (I/O, corruption).
+    fn iter_cf(&self, cf: Cf, bounds: IterBounds) -> Result<Box<dyn Cursor + '_>>;
+}
+
+impl<S: Snapshot + ?Sized> Snapshot for &S {
+    fn get_cf(&self, cf: Cf, key: &[u8]) -> Result<Option<Bytes>> {
+        (**self).get_cf(cf, key)
+    }
+
+    fn iter_cf(&self, cf: Cf, bounds: IterBounds) -> Result<Box<dyn Cursor + '_>> {
+        (**self).iter_cf(cf, bounds)
+    }
+}
+
+impl<S: Snapshot + ?Sized> Snapshot for std::sync::Arc<S> {
+    fn get_cf(&self, cf: Cf, key: &[u8]) -> Result<Option<Bytes>> {
+        (**self).get_cf(cf, key)
+    }
+
+    fn iter_cf(&self, cf: Cf, bounds: IterBounds) -> Result<Box<dyn Cursor + '_>> {
+        (**self).iter_cf(cf, bounds)
+    }
+}
+
+impl<S: Snapshot + ?Sized> Snapshot for Box<S> {
+    fn get_cf(&self, cf: Cf, key: &[u8]) -> Result<Option<Bytes>> {
+        (**self).get_cf(cf, key)
+    }
+
+    fn iter_cf(&self, cf: Cf, bounds: IterBounds) -> Result<Box<dyn Cursor + '_>> {
+        (**self).iter_cf(cf, bounds)
+    }
+}
+
+/// One change to the engine, in one column family.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Modify {
+    /// Sets `key` to `value`.
+    Put {
+        /// Column family.
+        cf: Cf,
+        /// Engine key.
+        key: Vec<u8>,
+        /// Engine value.
+        value: Vec<u8>,
+    },
+    /// Removes `key`.
+    Delete {
+        /// Column family.
+        cf: Cf,
+        /// Engine key.
+        key: Vec<u8>,
+    },
+    /// Removes every key in `[start, end)`; REQUIRES `start < end`.
+    DeleteRange {
+        /// Column family.
+        cf: Cf,
+        /// First key removed.
+        start: Vec<u8>,
+        /// First key kept.
+        end: Vec<u8>,
+    },
+}
+
+impl Modify {
+    /// Bytes of keys and values, for batch size accounting.
+    pub fn size(&self) -> usize {
+        match self {
+            Modify::Put { key, value, .. } => key.len() + value.len(),
+            Modify::Delete { key, .. } => key.len(),
+            Modify::DeleteRange { start, end, .. } => start.len() + end.len(),
+        }
+    }
+}
