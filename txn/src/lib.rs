@@ -1,0 +1,13 @@
+//! Strata's transaction layer: TiKV's Percolator transactions and raw key-value API as
+//! libraries over the [`Engine`] seam. No wire types here: requests, results and errors are
+//! plain Rust data; the server maps them to TiKV's protocol.
+//!
+//! # Crate map (in progress: see the issue «MVCC, Percolator transactions and raw KV»)
+//! - `engine`: the [`Engine`] seam, with the local LSM and in-memory implementations.
+//! - `error`: the crate's error type.
+
+mod engine;
+mod error;
+
+pub use engine::{Engine, LocalEngine, MemoryEngine};
+pub use error::{Error, Result};
