@@ -22,15 +22,18 @@ pub struct TableIter {
     index: BlockIter,
     /// The open data block, with the handle it was read from.
     data: Option<(BlockHandle, BlockIter)>,
+    /// Whether blocks read from the file go into the block cache.
+    fill_cache: bool,
 }
 
 impl TableIter {
-    pub(crate) fn new(table: Arc<Table>) -> Self {
+    pub(crate) fn new(table: Arc<Table>, fill_cache: bool) -> Self {
         let index = table.index_iter();
         TableIter {
             table,
             index,
             data: None,
+            fill_cache,
         }
     }
 
@@ -173,7 +176,7 @@ impl TableIter {
         let handle = self.table.decode_handle(self.index.value())?;
         let reuse = matches!(&self.data, Some((h, _)) if *h == handle);
         if !reuse {
-            let block = self.table.read_data_block(handle)?;
+            let block = self.table.read_data_block(handle, self.fill_cache)?;
             self.data = Some((handle, BlockIter::new(block)));
         }
         if let Some((_, d)) = self.data.as_mut() {

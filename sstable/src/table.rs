@@ -163,7 +163,7 @@ impl Table {
         // Separators satisfy last key of block i <= separator i < first key of block i + 1,
         // so an exact match can only be in the first block whose separator is >= key.
         let handle = self.decode_handle(index.value())?;
-        let mut data = BlockIter::new(self.read_data_block(handle)?);
+        let mut data = BlockIter::new(self.read_data_block(handle, true)?);
         data.seek(key, self.comparator.as_ref())
             .map_err(|e| self.block_corruption(handle, e))?;
         if data.valid() && self.comparator.compare(data.key(), key) == Ordering::Equal {
@@ -184,7 +184,14 @@ impl Table {
 
     /// An iterator over the table, initially not positioned.
     pub fn iter(self: &Arc<Self>) -> TableIter {
-        TableIter::new(self.clone())
+        TableIter::new(self.clone(), true)
+    }
+
+    /// An iterator that uses blocks already cached but does not cache the blocks it reads:
+    /// for one-pass readers (compaction, export), which would otherwise evict the blocks that
+    /// point reads keep hitting.
+    pub fn iter_without_caching(self: &Arc<Self>) -> TableIter {
+        TableIter::new(self.clone(), false)
     }
 
     /// Roughly where in the file the entries at or after `key` begin: the offset of the
@@ -284,15 +291,19 @@ impl Table {
         Error::corruption(&self.name, handle.offset, e.0)
     }
 
-    /// A data block from the cache, or read, verified and cached.
-    pub(crate) fn read_data_block(&self, handle: BlockHandle) -> Result<Arc<Block>> {
+    /// A data block from the cache, or read and verified (and cached if `fill_cache`).
+    pub(crate) fn read_data_block(
+        &self,
+        handle: BlockHandle,
+        fill_cache: bool,
+    ) -> Result<Arc<Block>> {
         if let Some(cache) = &self.cache {
             if let Some(block) = cache.get(self.cache_id, handle.offset) {
                 return Ok(block);
             }
         }
         let block = self.read_block_uncached(handle)?;
-        if let Some(cache) = &self.cache {
+        if let Some(cache) = self.cache.as_ref().filter(|_| fill_cache) {
             cache.insert(self.cache_id, handle.offset, block.clone());
         }
         Ok(block)
@@ -362,6 +373,36 @@ mod tests {
         let stats = cache.stats();
         assert_eq!(stats.misses, misses);
         assert!(stats.hits >= 10);
+    }
+
+    #[test]
+    fn a_scan_without_caching_leaves_the_cache_as_it_was_but_uses_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("1.sst");
+        write_table(&path, 1000, TableOptions::default());
+        let cache = Arc::new(BlockCache::new(1 << 20));
+        let t = Arc::new(Table::open(&path, &ReadOptions::with_cache(cache.clone())).unwrap());
+        t.get(b"k000500").unwrap();
+        let before = cache.stats();
+        let mut it = t.iter_without_caching();
+        it.seek_to_first().unwrap();
+        let mut n = 0;
+        while it.valid() {
+            n += 1;
+            it.next().unwrap();
+        }
+        assert_eq!(n, 1000);
+        let after = cache.stats();
+        assert_eq!(after.usage, before.usage, "the scan cached blocks");
+        assert_eq!(
+            after.hits,
+            before.hits + 1,
+            "the block cached before was not reused"
+        );
+        // The ordinary iterator caches what it reads.
+        let mut it = t.iter();
+        it.seek_to_first().unwrap();
+        assert!(cache.stats().usage > after.usage);
     }
 
     #[derive(Debug)]

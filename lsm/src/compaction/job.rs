@@ -77,15 +77,15 @@ pub fn run(
     }
     if task.level == 0 {
         for f in &task.inputs {
-            children.push(Box::new(ctx.tables.get(f.number)?.iter()));
+            children.push(Box::new(ctx.tables.get(f.number)?.iter_without_caching()));
         }
     } else {
-        children.push(Box::new(LevelIterator::new(
+        children.push(Box::new(LevelIterator::without_caching(
             ctx.tables.clone(),
             task.inputs.clone(),
         )));
     }
-    children.push(Box::new(LevelIterator::new(
+    children.push(Box::new(LevelIterator::without_caching(
         ctx.tables.clone(),
         task.overlapping.clone(),
     )));

@@ -19,6 +19,8 @@ pub struct LevelIterator {
     files: Vec<Arc<FileMeta>>,
     /// Index of the open file and its cursor; `None` when not valid.
     current: Option<(usize, sstable::TableIter)>,
+    /// Whether blocks read go into the block cache (not for one-pass readers).
+    fill_cache: bool,
 }
 
 impl std::fmt::Debug for LevelIterator {
@@ -37,6 +39,16 @@ impl LevelIterator {
             tables,
             files,
             current: None,
+            fill_cache: true,
+        }
+    }
+
+    /// As [`new`](Self::new), for one pass over the files (compaction): blocks it reads are
+    /// not cached.
+    pub fn without_caching(tables: Arc<TableCache>, files: Vec<Arc<FileMeta>>) -> Self {
+        LevelIterator {
+            fill_cache: false,
+            ..LevelIterator::new(tables, files)
         }
     }
 
@@ -44,7 +56,12 @@ impl LevelIterator {
         let reuse = matches!(&self.current, Some((i, _)) if *i == index);
         if !reuse {
             let table = self.tables.get(self.files[index].number)?;
-            self.current = Some((index, table.iter()));
+            let it = if self.fill_cache {
+                table.iter()
+            } else {
+                table.iter_without_caching()
+            };
+            self.current = Some((index, it));
         }
         match &mut self.current {
             Some((_, it)) => Ok(it),
