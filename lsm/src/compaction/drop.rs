@@ -51,6 +51,11 @@ pub enum Decision {
     /// Write a point tombstone at the same key and sequence instead (filter removal above
     /// the bottom: older versions below must stay hidden).
     Tombstone,
+    /// Write it out with sequence number 0 (as RocksDB does at the bottom): a put every
+    /// snapshot sees, with no older data below it and no range tombstone of the compaction
+    /// over it, needs no sequence number to be read right, and zeroed trailers compress to
+    /// almost nothing (random ones cost ~7 bytes per entry after compression).
+    KeepAtSeqZero,
 }
 
 /// The per-compaction state of the drop rules.
@@ -128,12 +133,31 @@ impl<'a> DropPolicy<'a> {
                         Decision::Tombstone
                     }
                 }
-                _ => Decision::Keep,
+                _ => self.keep_put(&k, oldest_stripe),
             },
-            ValueKind::Put => Decision::Keep,
+            ValueKind::Put => self.keep_put(&k, oldest_stripe),
             ValueKind::Delete if self.bottommost && oldest_stripe => Decision::Drop,
             ValueKind::Delete if covered => Decision::Drop,
             ValueKind::Delete | ValueKind::RangeDelete => Decision::Keep,
+        }
+    }
+
+    /// How a put that stays is written: at sequence number 0 when nothing can tell the
+    /// difference. Every reader sees it (`oldest_stripe`: at or below every snapshot), nothing
+    /// older lies below (`bottommost`), and no range tombstone of this compaction covers the
+    /// key, so none carried into the output can be compared against the lost number. Tombstones
+    /// outside this compaction sit in newer sources, so they are newer than the key anyway.
+    fn keep_put(&self, k: &ParsedKey<'_>, oldest_stripe: bool) -> Decision {
+        let zero = self.bottommost
+            && oldest_stripe
+            && k.seq != 0
+            && !self.tombstones.iter().any(|t| {
+                t.cf == k.cf && t.start.as_ref() <= k.user_key && k.user_key < t.end.as_ref()
+            });
+        if zero {
+            Decision::KeepAtSeqZero
+        } else {
+            Decision::Keep
         }
     }
 
@@ -166,7 +190,7 @@ mod tests {
             .collect()
     }
 
-    use Decision::{Drop, Keep, Tombstone};
+    use Decision::{Drop, Keep, KeepAtSeqZero, Tombstone};
     use ValueKind::{Delete, Put};
 
     #[test]
@@ -219,7 +243,37 @@ mod tests {
             .iter()
             .map(|o| o.2)
             .collect();
-        assert_eq!(snap, vec![Keep, Keep]);
+        assert_eq!(snap, vec![Keep, KeepAtSeqZero]);
+    }
+
+    #[test]
+    fn puts_every_reader_sees_go_to_the_bottom_at_sequence_zero() {
+        let entries = [("a", 9, Put), ("b", 5, Put), ("c", 0, Put)];
+        let d =
+            |snapshots: &[SeqNo], bottommost: bool, tombs: &[RangeTombstone]| -> Vec<Decision> {
+                run(&entries, snapshots, bottommost, None, tombs)
+                    .iter()
+                    .map(|o| o.2)
+                    .collect()
+            };
+        // Already zero: kept as is.
+        assert_eq!(d(&[], true, &[]), vec![KeepAtSeqZero, KeepAtSeqZero, Keep]);
+        assert_eq!(
+            d(&[], false, &[]),
+            vec![Keep, Keep, Keep],
+            "not at the bottom"
+        );
+        // A snapshot at 6 cannot see a@9: its number must stay.
+        assert_eq!(d(&[6], true, &[]), vec![Keep, KeepAtSeqZero, Keep]);
+        // A range tombstone over b (older than b, so it does not delete it) is compared
+        // against b's number by readers: keep it.
+        let t = RangeTombstone {
+            cf: 0,
+            start: Bytes::from_static(b"b"),
+            end: Bytes::from_static(b"c"),
+            seq: 3,
+        };
+        assert_eq!(d(&[], true, &[t]), vec![KeepAtSeqZero, Keep, Keep]);
     }
 
     #[test]
@@ -280,13 +334,14 @@ mod tests {
             .iter()
             .map(|o| o.2)
             .collect();
-        assert_eq!(bottom, vec![Drop, Keep, Drop]);
+        assert_eq!(bottom, vec![Drop, KeepAtSeqZero, Drop]);
         // a@5 and b@6 are read by the snapshot at 6: not offered. c@7 is read only by the
         // latest state: removed, as a tombstone since the snapshot keeps older data visible.
+        // (a and b, seen by every reader at the bottom, lose their sequence numbers.)
         let snap: Vec<Decision> = run(&entries, &[6], true, Some(&DropOdd), &[])
             .iter()
             .map(|o| o.2)
             .collect();
-        assert_eq!(snap, vec![Keep, Keep, Tombstone]);
+        assert_eq!(snap, vec![KeepAtSeqZero, KeepAtSeqZero, Tombstone]);
     }
 }

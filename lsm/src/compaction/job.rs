@@ -19,7 +19,9 @@ use crate::error::{Error, Result};
 use crate::flush::{CfTableOptions, TableWriter};
 use crate::fs::FileSystem;
 use crate::iter::{InternalIterator, LevelIterator, MergingIterator};
-use crate::key::{cf_user_key, internal_key, CfId, ParsedKey, SeqNo, ValueKind};
+use crate::key::{
+    cf_user_key, encode_internal_key, internal_key, CfId, ParsedKey, SeqNo, ValueKind,
+};
 use crate::memtable::RangeTombstone;
 use crate::table_cache::TableCache;
 use crate::version::{FileMeta, Version, VersionEdit};
@@ -106,6 +108,8 @@ pub fn run(
         .to_vec();
     let bottommost = is_bottommost(ctx.version, task.output_level, &lo, &hi);
     let mut policy = DropPolicy::new(ctx.snapshots, bottommost, ctx.filter, &tombstones);
+    // Reused for keys rewritten at sequence number 0.
+    let mut zeroed = Vec::new();
     let kept_tombstones: Vec<RangeTombstone> = tombstones
         .iter()
         .filter(|t| policy.keep_range_tombstone(t))
@@ -146,18 +150,25 @@ pub fn run(
                 }
             }
             let writer = outputs.writer(user.first().copied().unwrap_or(0), next_number)?;
-            if decision == Decision::Tombstone {
-                let k = ParsedKey::parse(key).ok_or_else(|| Error::Corruption {
-                    file: String::new(),
-                    offset: 0,
-                    reason: "malformed key in compaction input".into(),
-                })?;
-                writer.add(
-                    &internal_key(k.cf, k.user_key, k.seq, ValueKind::Delete),
-                    &[],
-                )?;
-            } else {
-                writer.add(key, input.value())?;
+            match decision {
+                Decision::Tombstone | Decision::KeepAtSeqZero => {
+                    let k = ParsedKey::parse(key).ok_or_else(|| Error::Corruption {
+                        file: String::new(),
+                        offset: 0,
+                        reason: "malformed key in compaction input".into(),
+                    })?;
+                    if decision == Decision::Tombstone {
+                        writer.add(
+                            &internal_key(k.cf, k.user_key, k.seq, ValueKind::Delete),
+                            &[],
+                        )?;
+                    } else {
+                        zeroed.clear();
+                        encode_internal_key(&mut zeroed, k.cf, k.user_key, 0, k.kind);
+                        writer.add(&zeroed, input.value())?;
+                    }
+                }
+                _ => writer.add(key, input.value())?,
             }
             if new_user_key {
                 last_written = Some(user.to_vec());
