@@ -97,7 +97,8 @@ fn run(args: Args) -> Result<bool> {
             use_mmap: !args.no_mmap,
             ..ReadOptions::default()
         },
-        comparators: Vec::new(),
+        // Tables written by the engine order internal keys with its comparator.
+        comparators: vec![std::sync::Arc::new(lsm::key::InternalKeyComparator)],
     };
     let progress = (files.len() > 1 && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(files.len() as u64);
