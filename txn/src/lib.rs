@@ -5,9 +5,13 @@
 //! # Crate map (in progress: see the issue «MVCC, Percolator transactions and raw KV»)
 //! - `engine`: the [`Engine`] seam, with the local LSM and in-memory implementations.
 //! - `error`: the crate's error type.
+//! - `latch`: [`Latches`], deadlock-free FIFO key latches that serialise commands on the same
+//!   keys.
 
 mod engine;
 mod error;
+mod latch;
 
 pub use engine::{Engine, LocalEngine, MemoryEngine};
 pub use error::{Error, Result};
+pub use latch::{LatchGuard, Latches, DEFAULT_LATCH_SLOTS};
