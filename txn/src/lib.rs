@@ -1,3 +1,5 @@
+#![doc = include_str!("../FORMAT.md")]
+//!
 //! Strata's transaction layer: TiKV's Percolator transactions and raw key-value API as
 //! libraries over the [`Engine`] seam. No wire types here: requests, results and errors are
 //! plain Rust data; the server maps them to TiKV's protocol.
