@@ -149,6 +149,10 @@ async fn no_collision<E: Engine>(s: RawStorage<E>, _clock: ManualClock) {
     // V1 takes any key, including ones that look like V2 transactional keys.
     s.put(b(b"x\0\0\x01k"), b(b"v"), 0).await.unwrap();
     assert_eq!(s.get(b"x\0\0\x01k").await.unwrap().unwrap(), b"v");
+    // An empty start deletes from the first key; a reverse scan from "" sees nothing.
+    assert_eq!(s.scan(b"", None, 10, true, true).await.unwrap(), []);
+    s.delete_range(vec![], b(b"y")).await.unwrap();
+    assert_eq!(s.get(b"x\0\0\x01k").await.unwrap(), None);
 }
 
 mod v1 {

@@ -94,10 +94,10 @@ impl<'a, S: Snapshot> RawReader<'a, S> {
         reverse: bool,
         mut f: impl FnMut(&[u8], &[u8]) -> bool,
     ) -> Result<()> {
-        if let (Some(l), Some(u)) = (lower, upper) {
-            if l >= u {
-                return Ok(());
-            }
+        // Nothing lies below an empty upper bound or in an inverted range; say so here rather
+        // than rely on each engine's cursor to agree.
+        if upper.is_some_and(<[u8]>::is_empty) || lower.zip(upper).is_some_and(|(l, u)| l >= u) {
+            return Ok(());
         }
         let bounds = IterBounds {
             lower: lower.map(<[u8]>::to_vec),

@@ -271,6 +271,27 @@ mod tests {
         (s, clock)
     }
 
+    /// Every method's future can move between runtime threads (no cursor is held across an
+    /// await). A compile-time check: the futures are built, never run.
+    #[test]
+    fn futures_are_send() {
+        fn send<T: Send>(_: T) {}
+        let (s, _) = storage(ApiVersion::V1);
+        let r = [crate::raw::KeyRange::default()];
+        send(s.get(b"k"));
+        send(s.batch_get(&[]));
+        send(s.get_key_ttl(b"k"));
+        send(s.put(vec![], vec![], 0));
+        send(s.batch_put(vec![], &[]));
+        send(s.delete(vec![]));
+        send(s.batch_delete(vec![]));
+        send(s.delete_range(vec![], vec![]));
+        send(s.scan(b"", None, 1, false, false));
+        send(s.batch_scan(&r, 1, false, false));
+        send(s.checksum(&r));
+        send(s.compare_and_swap(vec![], None, vec![], 0));
+    }
+
     #[tokio::test]
     async fn put_get_delete() {
         let (s, _) = storage(ApiVersion::V1);
