@@ -43,11 +43,17 @@ fn op() -> impl Strategy<Value = Op> {
         4 => (key(), proptest::collection::vec(any::<u8>(), 0..4)).prop_map(|(k, v)| Op::Put(k, v)),
         1 => key().prop_map(Op::Delete),
         1 => proptest::collection::vec(key(), 1..4).prop_map(Op::BatchDelete),
-        1 => (key(), key()).prop_map(|(a, b)| Op::DeleteRange(a.clone().min(b.clone()), a.max(b))),
+        1 => (key(), key()).prop_map(|(a, b)| {
+            Op::DeleteRange(a.clone().min(b.clone()), a.max(b))
+        }),
         3 => (key(), proptest::option::of(key()), 0usize..6, any::<bool>(), any::<bool>())
-            .prop_map(|(start, end, limit, key_only, reverse)| Op::Scan { start, end, limit, key_only, reverse }),
+            .prop_map(|(start, end, limit, key_only, reverse)| {
+                Op::Scan { start, end, limit, key_only, reverse }
+            }),
         1 => (proptest::collection::btree_set(key(), 1..4), 1usize..4, any::<bool>())
-            .prop_map(|(starts, each, reverse)| Op::BatchScan(starts.into_iter().collect(), each, reverse)),
+            .prop_map(|(starts, each, reverse)| {
+                Op::BatchScan(starts.into_iter().collect(), each, reverse)
+            }),
         1 => (key(), key()).prop_map(|(a, b)| Op::Checksum(a, b)),
         1 => Just(Op::Flush),
     ]

@@ -71,9 +71,10 @@ impl<E: Engine> RawStorage<E> {
             if let Some(end) = end.filter(|e| !e.is_empty()) {
                 let start = r.start_key.as_slice();
                 if (!reverse && start >= end) || (reverse && start <= end) {
+                    let way = if reverse { "reverse" } else { "forward" };
                     return Err(Error::InvalidArgument(format!(
-                        "batch_scan range {i} runs the wrong way for a {} scan: {start:02x?} .. {end:02x?}",
-                        if reverse { "reverse" } else { "forward" }
+                        "batch_scan range {i} runs the wrong way for a {way} scan: \
+                         {start:02x?} .. {end:02x?}"
                     )));
                 }
             }

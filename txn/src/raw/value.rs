@@ -157,7 +157,10 @@ mod tests {
 
     proptest! {
         #[test]
-        fn round_trip(value in proptest::collection::vec(any::<u8>(), 0..40), ts in proptest::option::of(any::<u64>())) {
+        fn round_trip(
+            value in proptest::collection::vec(any::<u8>(), 0..40),
+            ts in proptest::option::of(any::<u64>()),
+        ) {
             let enc = encode(&value, ts);
             let dec = RawValue::decode(&enc).unwrap();
             prop_assert_eq!(dec.user_value, &value[..]);
