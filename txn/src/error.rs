@@ -16,6 +16,22 @@ pub enum Error {
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
 
+    /// A raw request's key is not a raw key of the storage's API version (V2: it lacks the
+    /// `'r'` + keyspace prefix, or is a transactional `'x'` key). TiKV's `InvalidKeyMode`.
+    #[error("API {api_version:?} refuses key {key:02x?}: {reason}")]
+    InvalidKeyMode {
+        /// The storage's API version.
+        api_version: crate::raw::ApiVersion,
+        /// The offending key (or range end).
+        key: Vec<u8>,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+
+    /// A raw request gave a TTL but the API version keeps none (V1). TiKV's `TtlNotEnabled`.
+    #[error("TTL is not enabled (API V1 without enable_ttl)")]
+    TtlNotEnabled,
+
     /// A bug or a lost task, never a client's fault.
     #[error("internal error: {0}")]
     Internal(String),

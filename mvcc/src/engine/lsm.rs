@@ -1,5 +1,5 @@
-//! The snapshot seam over Strata's LSM engine: the three MVCC column families are the
-//! engine's column families of the same names, opened (or created) by name.
+//! The snapshot seam over Strata's LSM engine: the MVCC column families (and the raw one) are
+//! the engine's column families of the same names, opened (or created) by name.
 //!
 //! A [`LsmSnapshot`] pins an `lsm::Snapshot` (its sequence number: compactions keep every
 //! version it can see) and holds the `Db`, so it outlives nothing it needs. Cursors borrow
@@ -20,16 +20,16 @@ use crate::error::Result;
 pub struct LsmEngine {
     db: Arc<Db>,
     /// Engine column family ids, indexed by [`Cf::index`].
-    cfs: [CfId; 3],
+    cfs: [CfId; Cf::COUNT],
 }
 
 impl LsmEngine {
-    /// Uses `db`, creating the `default`, `lock` and `write` column families if missing.
+    /// Uses `db`, creating the `default`, `lock`, `write` and `raw` column families if missing.
     ///
     /// # Errors
     /// Engine errors creating a column family.
     pub fn new(db: Arc<Db>) -> Result<LsmEngine> {
-        let mut cfs = [0; 3];
+        let mut cfs = [0; Cf::COUNT];
         for cf in Cf::ALL {
             cfs[cf.index()] = db.create_cf(cf.name())?;
         }
@@ -39,6 +39,11 @@ impl LsmEngine {
     /// The database.
     pub fn db(&self) -> &Arc<Db> {
         &self.db
+    }
+
+    /// The engine's id of `cf` (e.g. for a compaction filter or `compact_range`).
+    pub fn cf_id(&self, cf: Cf) -> CfId {
+        self.cfs[cf.index()]
     }
 
     /// A snapshot of the latest state.
@@ -84,7 +89,7 @@ impl LsmEngine {
 pub struct LsmSnapshot {
     snapshot: lsm::Snapshot,
     db: Arc<Db>,
-    cfs: [CfId; 3],
+    cfs: [CfId; Cf::COUNT],
 }
 
 impl std::fmt::Debug for LsmSnapshot {
@@ -209,6 +214,8 @@ mod tests {
         assert!(!c.next().unwrap());
         // The families are the engine's, by name.
         assert_eq!(db.cf_id("write"), Some(e.cfs[Cf::Write.index()]));
+        assert_eq!(db.cf_id("raw"), Some(e.cf_id(Cf::Raw)));
+        assert!(e.snapshot().get_cf(Cf::Raw, b"k").unwrap().is_none());
         let bad = Modify::DeleteRange {
             cf: Cf::Write,
             start: b"b".to_vec(),

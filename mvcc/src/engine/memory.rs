@@ -1,5 +1,5 @@
-//! `MemEngine`: an in-memory engine of three sorted maps, for tests of this crate and of the
-//! transaction layer.
+//! `MemEngine`: an in-memory engine of one sorted map per column family, for tests of this
+//! crate and of the transaction layer.
 //!
 //! Concurrency: a snapshot is an `Arc` of the maps; a write replaces the maps copy-on-write
 //! under a mutex (copying only when a snapshot still holds the old ones), so writes are atomic
@@ -19,7 +19,7 @@ type Map = BTreeMap<Vec<u8>, Bytes>;
 /// An in-memory engine (see the module docs). Clones share the same data.
 #[derive(Debug, Clone, Default)]
 pub struct MemEngine {
-    data: Arc<Mutex<Arc<[Map; 3]>>>,
+    data: Arc<Mutex<Arc<[Map; Cf::COUNT]>>>,
 }
 
 impl MemEngine {
@@ -75,7 +75,7 @@ impl MemEngine {
 /// A frozen state of a [`MemEngine`].
 #[derive(Debug, Clone)]
 pub struct MemSnapshot {
-    maps: Arc<[Map; 3]>,
+    maps: Arc<[Map; Cf::COUNT]>,
 }
 
 impl Snapshot for MemSnapshot {
@@ -237,6 +237,7 @@ mod tests {
         assert_eq!(s2.get_cf(Cf::Default, b"a").unwrap().unwrap(), &b"2"[..]);
         assert!(s2.get_cf(Cf::Lock, b"a").unwrap().is_none());
         assert!(s2.get_cf(Cf::Write, b"a").unwrap().is_none());
+        assert!(s2.get_cf(Cf::Raw, b"a").unwrap().is_none());
     }
 
     #[test]

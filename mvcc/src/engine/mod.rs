@@ -1,7 +1,7 @@
 //! The snapshot seam: the narrow view of a storage engine the MVCC readers need, and the
 //! modifications MVCC writers produce.
 //!
-//! - [`Snapshot`]: point reads and cursors over the three column families at one point in
+//! - [`Snapshot`]: point reads and cursors over the column families at one point in
 //!   time. Implemented over the LSM engine ([`LsmEngine`]) and in memory ([`MemEngine`], for
 //!   tests here and in the transaction layer).
 //! - [`Modify`]: one put, delete or range delete in one column family. Writers collect them
@@ -19,7 +19,9 @@ use crate::error::Result;
 pub use self::lsm::{LsmEngine, LsmSnapshot};
 pub use memory::{MemEngine, MemSnapshot};
 
-/// The column families MVCC data lives in.
+/// The column families MVCC data (and raw key-value data) lives in.
+///
+/// Indices are stable: a new family is only ever appended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Cf {
     /// Values at `key + start_ts`, when too long to inline.
@@ -28,11 +30,17 @@ pub enum Cf {
     Lock,
     /// Commit and rollback records at `key + commit_ts`.
     Write,
+    /// Raw key-value data (TiKV's raw API), apart from every transactional family so raw and
+    /// transactional keys never collide. Its value encoding belongs to the raw layer.
+    Raw,
 }
 
 impl Cf {
     /// All of them, in index order.
-    pub const ALL: [Cf; 3] = [Cf::Default, Cf::Lock, Cf::Write];
+    pub const ALL: [Cf; 4] = [Cf::Default, Cf::Lock, Cf::Write, Cf::Raw];
+
+    /// How many there are (the length of [`Cf::ALL`]).
+    pub const COUNT: usize = Cf::ALL.len();
 
     /// The engine's name of the column family.
     pub fn name(self) -> &'static str {
@@ -40,6 +48,7 @@ impl Cf {
             Cf::Default => "default",
             Cf::Lock => "lock",
             Cf::Write => "write",
+            Cf::Raw => "raw",
         }
     }
 
@@ -48,6 +57,7 @@ impl Cf {
             Cf::Default => 0,
             Cf::Lock => 1,
             Cf::Write => 2,
+            Cf::Raw => 3,
         }
     }
 }
