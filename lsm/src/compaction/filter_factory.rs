@@ -30,6 +30,9 @@ pub struct CompactionFilterContext {
     pub bottommost: bool,
     /// The level the run writes to.
     pub output_level: usize,
+    /// Some snapshot is live: values it can read are not offered (contract 1), so a filter
+    /// cannot assume it saw every older version of a key.
+    pub has_snapshots: bool,
 }
 
 /// Creates a filter per compaction run.

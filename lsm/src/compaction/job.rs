@@ -123,6 +123,7 @@ pub fn run_with_filter_factory(
         f.create(&CompactionFilterContext {
             bottommost,
             output_level: task.output_level,
+            has_snapshots: !ctx.snapshots.is_empty(),
         })
     });
     let mut policy = DropPolicy::new(ctx.snapshots, bottommost, ctx.filter, &tombstones)
