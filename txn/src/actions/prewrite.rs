@@ -368,3 +368,271 @@ fn write_lock(
     }
     Ok(outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::key_error::Assertion;
+    use crate::testing::*;
+
+    fn long(tag: u8) -> Vec<u8> {
+        vec![tag; SHORT_VALUE_MAX_LEN + 1]
+    }
+
+    #[test]
+    fn short_values_are_inlined_long_ones_go_to_default() {
+        let s = TestStore::memory();
+        must_prewrite_put(&s, b"a", b"short", b"a", 5);
+        must_prewrite_put(&s, b"b", &long(b'x'), b"a", 5);
+        assert_eq!(
+            must_locked(&s, b"a", 5).short_value.as_deref(),
+            Some(&b"short"[..])
+        );
+        assert_eq!(must_locked(&s, b"b", 5).short_value, None);
+        must_commit(&s, b"a", 5, 10);
+        must_commit(&s, b"b", 5, 10);
+        must_get(&s, b"a", 10, b"short");
+        must_get(&s, b"b", 10, &long(b'x'));
+        must_get_none(&s, b"b", 9);
+    }
+
+    #[test]
+    fn another_transactions_lock_is_key_is_locked() {
+        let s = TestStore::memory();
+        must_prewrite_put(&s, b"k", b"v", b"pk", 5);
+        match must_prewrite_put_err(&s, b"k", b"w", b"k", 6) {
+            KeyError::KeyIsLocked(info) => {
+                assert_eq!(
+                    (info.key, info.primary_lock),
+                    (b"k".to_vec(), b"pk".to_vec())
+                );
+                assert_eq!(info.lock_version, 5.into());
+            }
+            e => panic!("{e:?}"),
+        }
+    }
+
+    #[test]
+    fn newer_commit_is_a_write_conflict_and_retries_are_idempotent() {
+        let s = TestStore::memory();
+        must_prewrite_put(&s, b"k", b"v1", b"k", 10);
+        // A retry of the same prewrite: nothing changes, no error.
+        must_prewrite_put(&s, b"k", b"v1", b"k", 10);
+        must_commit(&s, b"k", 10, 15);
+        let e = must_prewrite_put_err(&s, b"k", b"v2", b"p", 12);
+        assert_eq!(
+            e,
+            KeyError::WriteConflict {
+                start_ts: 12.into(),
+                conflict_start_ts: 10.into(),
+                conflict_commit_ts: 15.into(),
+                key: b"k".to_vec(),
+                primary: b"p".to_vec(),
+                reason: WriteConflictReason::Optimistic,
+            }
+        );
+        must_unlocked(&s, b"k");
+        must_prewrite_put(&s, b"k", b"v2", b"k", 16);
+    }
+
+    #[test]
+    fn prewrite_after_own_rollback_fails() {
+        let s = TestStore::memory();
+        must_rollback(&s, b"k", 5);
+        let e = must_prewrite_put_err(&s, b"k", b"v", b"k", 5);
+        assert!(matches!(
+            e,
+            KeyError::WriteConflict { reason: WriteConflictReason::SelfRolledBack, conflict_commit_ts, .. }
+                if conflict_commit_ts == 5.into()
+        ));
+    }
+
+    #[test]
+    fn insert_and_check_not_exists() {
+        let s = TestStore::memory();
+        must_prewrite_put(&s, b"k", b"v", b"k", 5);
+        must_commit(&s, b"k", 5, 6);
+        // A Lock and a Rollback record on top do not hide the value.
+        must_prewrite_lock(&s, b"k", b"k", 7);
+        must_commit(&s, b"k", 7, 8);
+        must_rollback(&s, b"k", 9);
+        let e = must_prewrite_err(&s, b"k", MutationOp::Insert(b"x".to_vec()), b"k", 10);
+        assert_eq!(
+            e,
+            KeyError::AlreadyExist {
+                key: b"k".to_vec(),
+                existing_start_ts: 5.into()
+            }
+        );
+        let e = must_prewrite_err(&s, b"k", MutationOp::CheckNotExists, b"k", 10);
+        assert!(matches!(e, KeyError::AlreadyExist { .. }));
+        assert!(s.cm.max_ts() >= 10.into(), "the check is a read");
+        must_prewrite_delete(&s, b"k", b"k", 11);
+        must_commit(&s, b"k", 11, 12);
+        must_prewrite(&s, b"k", MutationOp::CheckNotExists, b"k", 13);
+        must_unlocked(&s, b"k"); // CheckNotExists writes nothing
+        must_prewrite(&s, b"k", MutationOp::Insert(b"new".to_vec()), b"k", 13);
+        assert_eq!(must_locked(&s, b"k", 13).lock_type, mvcc::LockType::Put);
+    }
+
+    #[test]
+    fn assertions() {
+        let s = TestStore::memory();
+        must_prewrite_put(&s, b"k", b"v", b"k", 5);
+        must_commit(&s, b"k", 5, 6);
+        let mut props = TxnProps::optimistic(b"k", 10.into(), 0);
+        let skip = PessimisticAction::SkipPessimisticCheck;
+        let not_exist = Mutation::put(b"k", b"w").with_assertion(Assertion::NotExist);
+        // Off: not checked.
+        try_prewrite(&s, &props, not_exist.clone(), None, skip).unwrap();
+        must_rollback(&s, b"k", 10);
+        props.start_ts = 11.into();
+        props.assertion_level = AssertionLevel::Strict;
+        let e = key_err(try_prewrite(&s, &props, not_exist, None, skip).unwrap_err());
+        assert_eq!(
+            e,
+            KeyError::AssertionFailed {
+                start_ts: 11.into(),
+                key: b"k".to_vec(),
+                assertion: Assertion::NotExist,
+                existing_start_ts: 5.into(),
+                existing_commit_ts: 6.into(),
+            }
+        );
+        let exist = Mutation::put(b"nope", b"w").with_assertion(Assertion::Exist);
+        let e = key_err(try_prewrite(&s, &props, exist, None, skip).unwrap_err());
+        assert!(matches!(
+            e,
+            KeyError::AssertionFailed { assertion: Assertion::Exist, existing_start_ts, .. }
+                if existing_start_ts.is_zero()
+        ));
+        let ok = Mutation::put(b"k", b"w").with_assertion(Assertion::Exist);
+        try_prewrite(&s, &props, ok, None, skip).unwrap();
+    }
+
+    #[test]
+    fn pessimistic_prewrite_rules() {
+        let s = TestStore::memory();
+        let check = PessimisticAction::DoPessimisticCheck;
+        must_acquire_pessimistic_lock(&s, b"k", b"k", 10, 10);
+        // An optimistic prewrite meeting our pessimistic lock.
+        let e = must_prewrite_put_err(&s, b"k", b"v", b"k", 10);
+        assert!(matches!(
+            e,
+            KeyError::LockTypeNotMatch {
+                pessimistic: true,
+                ..
+            }
+        ));
+        must_txn_heart_beat(&s, b"k", 10, 500);
+        must_pessimistic_prewrite_put(&s, b"k", b"v", b"k", 10, 12, check);
+        let lock = must_locked(&s, b"k", 10);
+        assert_eq!(
+            (lock.lock_type, lock.ttl, lock.for_update_ts),
+            (mvcc::LockType::Put, 500, 12.into())
+        );
+
+        // Another transaction's lock where ours must be.
+        let e = must_pessimistic_prewrite_put_err(&s, b"k", b"v", b"k", 20, 20, check);
+        assert!(matches!(
+            e,
+            KeyError::PessimisticLockNotFound {
+                reason: PessimisticLockNotFoundReason::LockTsMismatch,
+                ..
+            }
+        ));
+        must_commit(&s, b"k", 10, 15);
+
+        // Lost lock: amended while nothing changed since start, refused otherwise.
+        must_pessimistic_prewrite_put(&s, b"k", b"v2", b"k", 20, 20, check);
+        must_rollback(&s, b"k", 20);
+        let e = must_pessimistic_prewrite_put_err(&s, b"k", b"v3", b"k", 14, 16, check);
+        assert_eq!(
+            e,
+            KeyError::PessimisticLockNotFound {
+                start_ts: 14.into(),
+                key: b"k".to_vec(),
+                reason: PessimisticLockNotFoundReason::LockMissingAmendFail,
+            }
+        );
+
+        // Keys not locked pessimistically: conflicts after for_update_ts / start_ts.
+        let skip = PessimisticAction::SkipPessimisticCheck;
+        must_pessimistic_prewrite_put(&s, b"k", b"v", b"k", 14, 30, skip);
+        must_rollback(&s, b"k", 14);
+        // The newest record (txn 20's rollback) counts, as in TiKV: any record after the bound.
+        let e = must_pessimistic_prewrite_put_err(&s, b"k", b"v", b"k", 13, 14, skip);
+        assert!(matches!(
+            e,
+            KeyError::WriteConflict { reason: WriteConflictReason::NotLockedKeyConflict, conflict_commit_ts, .. }
+                if conflict_commit_ts == 20.into()
+        ));
+        let lazy = PessimisticAction::DoConstraintCheck;
+        let e = must_pessimistic_prewrite_put_err(&s, b"k", b"v", b"k", 13, 40, lazy);
+        assert!(matches!(
+            e,
+            KeyError::WriteConflict {
+                reason: WriteConflictReason::LazyUniquenessCheck,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn async_commit_takes_its_ts_from_the_concurrency_manager() {
+        let s = TestStore::memory();
+        s.cm.update_max_ts(42.into());
+        let secondaries = vec![b"s".to_vec()];
+        let mut props = TxnProps::optimistic(b"p", 10.into(), 100);
+        props.commit_kind = CommitKind::Async {
+            max_commit_ts: 50.into(),
+        };
+        let skip = PessimisticAction::SkipPessimisticCheck;
+        // While the guard is held (before the write), readers see the lock in memory.
+        let out = s
+            .run(10, |txn, r| {
+                let out = prewrite(
+                    txn,
+                    r,
+                    &s.cm,
+                    &props,
+                    Mutation::put(b"p", b"v"),
+                    Some(&secondaries),
+                    skip,
+                    None,
+                )?;
+                let seen =
+                    s.cm.read_key_check(&Key::from_raw(b"p"), |l| Err(l.min_commit_ts));
+                assert_eq!(seen, Err(43.into()));
+                Ok(out)
+            })
+            .unwrap();
+        assert_eq!((out.min_commit_ts, out.fell_back), (43.into(), false));
+        drop(out);
+        let lock = must_locked(&s, b"p", 10);
+        assert!(lock.use_async_commit);
+        assert_eq!(
+            (lock.secondaries, lock.min_commit_ts),
+            (secondaries.clone(), 43.into())
+        );
+        // A retry answers the lock's min_commit_ts.
+        let again = try_prewrite(
+            &s,
+            &props,
+            Mutation::put(b"p", b"v"),
+            Some(&secondaries),
+            skip,
+        )
+        .unwrap();
+        assert_eq!(again.min_commit_ts, 43.into());
+
+        // Above max_commit_ts the key falls back to a 2PC lock.
+        s.cm.update_max_ts(60.into());
+        let out = try_prewrite(&s, &props, Mutation::put(b"s", b"v"), Some(&[]), skip).unwrap();
+        assert!(out.fell_back && out.min_commit_ts.is_zero());
+        let lock = must_locked(&s, b"s", 10);
+        assert!(!lock.use_async_commit && lock.min_commit_ts.is_zero());
+    }
+}
