@@ -160,3 +160,197 @@ fn lock_exists<S: Snapshot + ?Sized>(
         min_commit_ts_pushed,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use mvcc::WriteType;
+
+    use super::*;
+    use crate::testing::*;
+
+    fn t(physical: u64, logical: u64) -> TimeStamp {
+        TimeStamp::compose(physical, logical)
+    }
+
+    #[test]
+    fn alive_lock_is_uncommitted_and_expired_lock_is_rolled_back() {
+        let s = TestStore::memory();
+        must_prewrite_put(&s, b"k", b"v", b"k", t(10, 0));
+        must_txn_heart_beat(&s, b"k", t(10, 0), 100);
+        let st = must_check_txn_status(&s, b"k", &status_args(t(10, 0), t(20, 0), t(105, 0)));
+        match st {
+            TxnStatus::Uncommitted {
+                lock,
+                min_commit_ts_pushed,
+            } => {
+                // The lock has no min_commit_ts: it is not pushed (old clients), nor reported so.
+                assert_eq!((lock.ttl, min_commit_ts_pushed), (100, false));
+            }
+            s => panic!("{s:?}"),
+        }
+        assert_eq!(s.cm.max_ts(), t(105, 0), "max_ts rises to current ts");
+        // TTL runs from start ts's physical time: 10 + 100 < 111.
+        let st = must_check_txn_status(&s, b"k", &status_args(t(10, 0), t(20, 0), t(111, 0)));
+        assert_eq!(st, TxnStatus::TtlExpire);
+        must_unlocked(&s, b"k");
+        must_get_rollback_protected(&s, b"k", t(10, 0), false);
+        // Asked again: rolled back.
+        let st = must_check_txn_status(&s, b"k", &status_args(t(10, 0), t(20, 0), t(111, 0)));
+        assert_eq!(st, TxnStatus::RolledBack);
+    }
+
+    #[test]
+    fn pushes_min_commit_ts_past_the_caller() {
+        let s = TestStore::memory();
+        // A lock with min_commit_ts (large transaction): pushed when the caller is at or above.
+        let mut props = crate::actions::mutation::TxnProps::optimistic(b"k", t(10, 0), 100);
+        props.min_commit_ts = t(10, 1);
+        try_prewrite(
+            &s,
+            &props,
+            crate::actions::mutation::Mutation::put(b"k", b"v"),
+            None,
+            crate::actions::mutation::PessimisticAction::SkipPessimisticCheck,
+        )
+        .unwrap();
+        let st = must_check_txn_status(&s, b"k", &status_args(t(10, 0), t(20, 0), t(15, 0)));
+        match st {
+            TxnStatus::Uncommitted {
+                lock,
+                min_commit_ts_pushed,
+            } => {
+                assert_eq!(lock.min_commit_ts, t(20, 1));
+                assert!(min_commit_ts_pushed);
+            }
+            s => panic!("{s:?}"),
+        }
+        assert_eq!(must_locked(&s, b"k", t(10, 0)).min_commit_ts, t(20, 1));
+        // Pushed to current ts when that is larger.
+        must_check_txn_status(&s, b"k", &status_args(t(10, 0), t(21, 0), t(30, 0)));
+        assert_eq!(must_locked(&s, b"k", t(10, 0)).min_commit_ts, t(30, 0));
+        // A caller below min_commit_ts: nothing to push, but it may read past.
+        let st = must_check_txn_status(&s, b"k", &status_args(t(10, 0), t(25, 0), t(30, 0)));
+        assert!(matches!(
+            st,
+            TxnStatus::Uncommitted {
+                min_commit_ts_pushed: true,
+                ..
+            }
+        ));
+        // u64::MAX (auto-commit point read): never pushed, reported as pushed.
+        let st =
+            must_check_txn_status(&s, b"k", &status_args(t(10, 0), TimeStamp::max(), t(30, 0)));
+        assert!(matches!(
+            st,
+            TxnStatus::Uncommitted {
+                min_commit_ts_pushed: true,
+                ..
+            }
+        ));
+        assert_eq!(must_locked(&s, b"k", t(10, 0)).min_commit_ts, t(30, 0));
+        must_commit(&s, b"k", t(10, 0), t(31, 0));
+        let st = must_check_txn_status(&s, b"k", &status_args(t(10, 0), t(40, 0), t(40, 0)));
+        assert_eq!(st.committed_ts(), Some(t(31, 0)));
+    }
+
+    #[test]
+    fn async_commit_locks_are_never_rolled_back_unless_forced() {
+        let s = TestStore::memory();
+        must_prewrite_put_async_commit(&s, b"k", b"v", b"k", &[b"s".to_vec()], t(10, 0), 0);
+        let min = must_locked(&s, b"k", t(10, 0)).min_commit_ts;
+        let args = status_args(t(10, 0), t(50, 0), t(500, 0));
+        let st = must_check_txn_status(&s, b"k", &args);
+        assert!(
+            matches!(st, TxnStatus::Uncommitted { ref lock, min_commit_ts_pushed: false } if lock.min_commit_ts == min)
+        );
+        must_locked(&s, b"k", t(10, 0));
+        let forced = CheckTxnStatusArgs {
+            force_sync_commit: true,
+            ..args
+        };
+        assert_eq!(
+            must_check_txn_status(&s, b"k", &forced),
+            TxnStatus::TtlExpire
+        );
+        must_unlocked(&s, b"k");
+    }
+
+    #[test]
+    fn missing_lock_rollback_if_not_exist_and_txn_not_found() {
+        let s = TestStore::memory();
+        let args = status_args(5, 6, 6);
+        assert_eq!(
+            must_check_txn_status_err(&s, b"k", &args),
+            KeyError::TxnNotFound {
+                start_ts: 5.into(),
+                key: b"k".to_vec()
+            }
+        );
+        let resolving = CheckTxnStatusArgs {
+            rollback_if_not_exist: true,
+            resolving_pessimistic_lock: true,
+            ..args.clone()
+        };
+        assert_eq!(
+            must_check_txn_status(&s, b"k", &resolving),
+            TxnStatus::LockNotExistDoNothing
+        );
+        must_not_have_write(&s, b"k", 5);
+        let rollback = CheckTxnStatusArgs {
+            rollback_if_not_exist: true,
+            ..args
+        };
+        assert_eq!(
+            must_check_txn_status(&s, b"k", &rollback),
+            TxnStatus::LockNotExist
+        );
+        must_get_rollback_protected(&s, b"k", 5, true);
+        // The late prewrite now fails.
+        assert!(matches!(
+            must_prewrite_put_err(&s, b"k", b"v", b"k", 5),
+            KeyError::WriteConflict { .. }
+        ));
+    }
+
+    #[test]
+    fn expired_pessimistic_primary_is_only_unlocked_when_resolving() {
+        let s = TestStore::memory();
+        must_acquire_pessimistic_lock(&s, b"k", b"k", t(10, 0), t(10, 0));
+        let args = CheckTxnStatusArgs {
+            resolving_pessimistic_lock: true,
+            ..status_args(t(10, 0), t(20, 0), t(100, 0))
+        };
+        assert_eq!(
+            must_check_txn_status(&s, b"k", &args),
+            TxnStatus::PessimisticRollBack
+        );
+        must_unlocked(&s, b"k");
+        must_not_have_write(&s, b"k", t(10, 0));
+        // Not resolving: a protected rollback.
+        must_acquire_pessimistic_lock(&s, b"k", b"k", t(11, 0), t(11, 0));
+        let st = must_check_txn_status(&s, b"k", &status_args(t(11, 0), t(20, 0), t(100, 0)));
+        assert_eq!(st, TxnStatus::TtlExpire);
+        must_get_rollback_protected(&s, b"k", t(11, 0), true);
+        let w = must_written(&s, b"k", t(11, 0), t(11, 0), WriteType::Rollback);
+        assert!(w.is_protected());
+    }
+
+    #[test]
+    fn primary_mismatch_when_verifying() {
+        let s = TestStore::memory();
+        must_prewrite_put(&s, b"s", b"v", b"p", 10);
+        let args = CheckTxnStatusArgs {
+            verify_is_primary: true,
+            ..status_args(10, 11, 11)
+        };
+        match must_check_txn_status_err(&s, b"s", &args) {
+            KeyError::PrimaryMismatch(info) => {
+                assert_eq!(
+                    (info.key, info.primary_lock),
+                    (b"s".to_vec(), b"p".to_vec())
+                )
+            }
+            e => panic!("{e:?}"),
+        }
+    }
+}

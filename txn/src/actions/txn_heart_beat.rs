@@ -37,3 +37,31 @@ pub fn txn_heart_beat<S: Snapshot + ?Sized>(
         .into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    #[test]
+    fn heart_beat_never_shortens_and_needs_the_lock() {
+        let s = TestStore::memory();
+        must_prewrite_put(&s, b"k", b"v", b"k", 5);
+        assert_eq!(must_txn_heart_beat(&s, b"k", 5, 100), 100);
+        assert_eq!(must_txn_heart_beat(&s, b"k", 5, 90), 100);
+        assert_eq!(must_locked(&s, b"k", 5).ttl, 100);
+        must_commit(&s, b"k", 5, 6);
+        let e = s
+            .run(5, |txn, r| {
+                txn_heart_beat(txn, r, Key::from_raw(b"k"), 5.into(), 200)
+            })
+            .unwrap_err();
+        assert_eq!(
+            key_err(e),
+            KeyError::TxnNotFound {
+                start_ts: 5.into(),
+                key: b"k".to_vec()
+            }
+        );
+    }
+}
