@@ -91,3 +91,89 @@ pub fn check_secondary_locks<S: Snapshot + ?Sized>(
     }
     Ok(SecondaryLocksStatus::Locked(locks))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+    use crate::KeyError;
+
+    fn check<E: crate::Engine>(
+        s: &TestStore<E>,
+        keys: &[&[u8]],
+        start_ts: u64,
+    ) -> SecondaryLocksStatus {
+        let keys = keys.iter().map(|k| Key::from_raw(k)).collect();
+        s.run(start_ts, |txn, r| {
+            check_secondary_locks(txn, r, &s.cm, keys, start_ts.into())
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn locked_committed_and_rolled_back() {
+        let s = TestStore::memory();
+        must_prewrite_put_async_commit(
+            &s,
+            b"p",
+            b"v",
+            b"p",
+            &[b"s1".to_vec(), b"s2".to_vec()],
+            10,
+            0,
+        );
+        must_prewrite_put_async_commit(&s, b"s1", b"v", b"p", &[], 10, 0);
+        must_prewrite_put_async_commit(&s, b"s2", b"v", b"p", &[], 10, 0);
+        match check(&s, &[b"s1", b"s2"], 10) {
+            SecondaryLocksStatus::Locked(locks) => {
+                let keys: Vec<_> = locks.iter().map(|l| l.key.clone()).collect();
+                assert_eq!(keys, vec![b"s1".to_vec(), b"s2".to_vec()]);
+            }
+            st => panic!("{st:?}"),
+        }
+        assert!(s.cm.max_ts() >= 10.into());
+        must_commit(&s, b"s1", 10, 20);
+        assert_eq!(
+            check(&s, &[b"s2", b"s1"], 10),
+            SecondaryLocksStatus::Committed(20.into())
+        );
+    }
+
+    #[test]
+    fn a_missing_prewrite_rolls_the_transaction_back_for_good() {
+        let s = TestStore::memory();
+        must_prewrite_put_async_commit(&s, b"s1", b"v", b"p", &[], 10, 0);
+        assert_eq!(
+            check(&s, &[b"s1", b"s2"], 10),
+            SecondaryLocksStatus::RolledBack
+        );
+        must_get_rollback_protected(&s, b"s2", 10, true);
+        must_locked(&s, b"s1", 10); // resolve_lock removes it later
+        assert!(matches!(
+            must_prewrite_put_err(&s, b"s2", b"v", b"p", 10),
+            KeyError::WriteConflict { .. }
+        ));
+        assert_eq!(check(&s, &[b"s2"], 10), SecondaryLocksStatus::RolledBack);
+    }
+
+    #[test]
+    fn a_pessimistic_lock_means_never_prewritten() {
+        let s = TestStore::memory();
+        must_acquire_pessimistic_lock(&s, b"s", b"p", 10, 10);
+        assert_eq!(check(&s, &[b"s"], 10), SecondaryLocksStatus::RolledBack);
+        must_unlocked(&s, b"s");
+        must_get_rollback_protected(&s, b"s", 10, true);
+    }
+
+    #[test]
+    fn rollback_under_another_async_lock_is_recorded_in_it() {
+        let s = TestStore::memory();
+        // Txn 5 (async) holds the key; checking txn 10 writes a protected rollback at 10,
+        // which txn 5 could overwrite by committing at 10: recorded in its lock.
+        must_prewrite_put_async_commit(&s, b"s", b"v", b"s", &[], 5, 0);
+        assert_eq!(check(&s, &[b"s"], 10), SecondaryLocksStatus::RolledBack);
+        assert_eq!(must_locked(&s, b"s", 5).rollback_ts, vec![10.into()]);
+        must_commit(&s, b"s", 5, 10);
+        assert!(must_written(&s, b"s", 5, 10, mvcc::WriteType::Put).has_overlapped_rollback);
+    }
+}

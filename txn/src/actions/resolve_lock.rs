@@ -115,3 +115,69 @@ fn resolve_one<S: Snapshot + ?Sized>(
         Err(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use mvcc::WriteType;
+
+    use super::*;
+    use crate::testing::*;
+
+    #[test]
+    fn resolves_several_transactions_in_a_range_in_batches() {
+        let s = TestStore::memory();
+        for k in [b"a", b"b", b"c", b"d"] {
+            must_prewrite_put(&s, k, b"v", b"a", 10);
+        }
+        must_prewrite_put(&s, b"e", b"v", b"e", 20);
+        must_prewrite_put(&s, b"f", b"v", b"f", 30); // not listed: untouched
+        let status: HashMap<TimeStamp, TimeStamp> =
+            [(10.into(), 15.into()), (20.into(), TimeStamp::zero())].into();
+        let mut start = None;
+        let mut calls = 0;
+        loop {
+            let out = s
+                .run(0, |txn, r| {
+                    resolve_lock(txn, r, &status, start.as_ref(), None, 2)
+                })
+                .unwrap();
+            calls += 1;
+            match out.next_key {
+                Some(k) => start = Some(k),
+                None => break,
+            }
+        }
+        assert_eq!(calls, 3);
+        for k in [b"a", b"b", b"c", b"d"] {
+            must_written(&s, k, 10, 15, WriteType::Put);
+        }
+        must_get_rollback_ts(&s, b"e", 20);
+        must_locked(&s, b"f", 30);
+    }
+
+    #[test]
+    fn lite_and_invalid_and_leftover_pessimistic_locks() {
+        let s = TestStore::memory();
+        must_prewrite_put(&s, b"a", b"v", b"a", 10);
+        must_prewrite_put(&s, b"b", b"v", b"a", 10);
+        let keys = vec![Key::from_raw(b"a"), Key::from_raw(b"b")];
+        s.run(10, |txn, r| {
+            resolve_lock_lite(txn, r, 10.into(), 12.into(), keys)
+        })
+        .unwrap();
+        must_get(&s, b"b", 12, b"v");
+        must_prewrite_put(&s, b"c", b"v", b"c", 20);
+        let bad: HashMap<TimeStamp, TimeStamp> = [(20.into(), 20.into())].into();
+        let e = s
+            .run(0, |txn, r| resolve_lock(txn, r, &bad, None, None, 0))
+            .unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument(_)));
+        // A committed transaction's leftover pessimistic lock commits as a Lock record.
+        must_acquire_pessimistic_lock(&s, b"d", b"c", 20, 20);
+        let ok: HashMap<TimeStamp, TimeStamp> = [(20.into(), 25.into())].into();
+        s.run(0, |txn, r| resolve_lock(txn, r, &ok, None, None, 0))
+            .unwrap();
+        must_written(&s, b"c", 20, 25, WriteType::Put);
+        must_written(&s, b"d", 20, 25, WriteType::Lock);
+    }
+}
