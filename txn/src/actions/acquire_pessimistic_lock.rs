@@ -208,3 +208,135 @@ fn read_value<S: Snapshot + ?Sized>(
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    #[test]
+    fn locks_and_conflicts() {
+        let s = TestStore::memory();
+        must_prewrite_put(&s, b"k", b"v", b"k", 5);
+        must_commit(&s, b"k", 5, 10);
+        let e = must_acquire_pessimistic_lock_err(&s, b"k", b"k", 8, 8);
+        assert_eq!(
+            e,
+            KeyError::WriteConflict {
+                start_ts: 8.into(),
+                conflict_start_ts: 5.into(),
+                conflict_commit_ts: 10.into(),
+                key: b"k".to_vec(),
+                primary: b"k".to_vec(),
+                reason: WriteConflictReason::PessimisticRetry,
+            }
+        );
+        must_acquire_pessimistic_lock(&s, b"k", b"k", 8, 12);
+        must_pessimistic_locked(&s, b"k", 8, 12);
+        // Retries: an older for_update_ts changes nothing, a newer one is written.
+        must_acquire_pessimistic_lock(&s, b"k", b"k", 8, 11);
+        must_pessimistic_locked(&s, b"k", 8, 12);
+        must_acquire_pessimistic_lock(&s, b"k", b"k", 8, 13);
+        must_pessimistic_locked(&s, b"k", 8, 13);
+        // Others meet the lock.
+        match must_acquire_pessimistic_lock_err(&s, b"k", b"k", 9, 14) {
+            KeyError::KeyIsLocked(info) => assert_eq!(info.lock_version, 8.into()),
+            e => panic!("{e:?}"),
+        }
+        // Our own prewrite lock.
+        must_pessimistic_prewrite_put(
+            &s,
+            b"k",
+            b"v2",
+            b"k",
+            8,
+            13,
+            crate::actions::mutation::PessimisticAction::DoPessimisticCheck,
+        );
+        assert!(matches!(
+            must_acquire_pessimistic_lock_err(&s, b"k", b"k", 8, 14),
+            KeyError::LockTypeNotMatch {
+                pessimistic: false,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn rolled_back_transaction_cannot_lock_again() {
+        let s = TestStore::memory();
+        must_cleanup(&s, b"k", 10, 0);
+        assert_eq!(
+            must_acquire_pessimistic_lock_err(&s, b"k", b"k", 10, 10),
+            KeyError::PessimisticLockRolledBack {
+                start_ts: 10.into(),
+                key: b"k".to_vec()
+            }
+        );
+        // Also when newer commits (within for_update_ts) lie above the rollback.
+        must_prewrite_put(&s, b"k", b"v", b"k", 11);
+        must_commit(&s, b"k", 11, 12);
+        assert!(matches!(
+            must_acquire_pessimistic_lock_err(&s, b"k", b"k", 10, 15),
+            KeyError::PessimisticLockRolledBack { .. }
+        ));
+    }
+
+    #[test]
+    fn values_existence_and_all_or_nothing() {
+        let s = TestStore::memory();
+        must_prewrite_put(&s, b"a", b"va", b"a", 5);
+        must_commit(&s, b"a", 5, 6);
+        let mut req = lock_request(b"a", b"a", 10, 10);
+        req.keys.push((Key::from_raw(b"b"), false));
+        req.need_value = true;
+        let got = try_acquire(&s, &req).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                PessimisticLockKeyResult::Value(Some(b"va".to_vec())),
+                PessimisticLockKeyResult::Value(None)
+            ]
+        );
+        assert!(s.cm.max_ts() >= 10.into(), "values read raise max_ts");
+        req.need_value = false;
+        req.need_check_existence = true;
+        req.for_update_ts = 11.into();
+        let got = try_acquire(&s, &req).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                PessimisticLockKeyResult::Existence(true),
+                PessimisticLockKeyResult::Existence(false)
+            ]
+        );
+        // Insert on a unique key that exists: AlreadyExist, and nothing of the request written.
+        must_pessimistic_rollback(&s, b"a", 10, 11);
+        let mut ins = lock_request(b"c", b"c", 20, 20);
+        ins.keys.push((Key::from_raw(b"a"), true));
+        assert_eq!(
+            key_err(try_acquire(&s, &ins).unwrap_err()),
+            KeyError::AlreadyExist {
+                key: b"a".to_vec(),
+                existing_start_ts: 5.into()
+            }
+        );
+        must_unlocked(&s, b"c");
+        // lock_only_if_exists skips keys without a value.
+        let mut only = lock_request(b"a", b"a", 30, 30);
+        only.keys = vec![(Key::from_raw(b"x"), false)];
+        only.lock_only_if_exists = true;
+        only.need_value = true;
+        only.keys.push((Key::from_raw(b"a"), false));
+        let got = try_acquire(&s, &only).unwrap();
+        assert_eq!(
+            got,
+            vec![
+                PessimisticLockKeyResult::Value(None),
+                PessimisticLockKeyResult::Value(Some(b"va".to_vec()))
+            ]
+        );
+        must_unlocked(&s, b"x");
+        must_pessimistic_locked(&s, b"a", 30, 30);
+    }
+}

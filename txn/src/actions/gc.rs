@@ -76,3 +76,59 @@ pub fn gc<S: Snapshot + ?Sized>(
     }
     Ok(info)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    #[test]
+    fn keeps_the_version_at_the_safe_point_and_newer_ones() {
+        let s = TestStore::memory();
+        let long = vec![b'x'; 300];
+        must_prewrite_put(&s, b"k", &long, b"k", 5);
+        must_commit(&s, b"k", 5, 6);
+        must_prewrite_put(&s, b"k", b"v2", b"k", 10);
+        must_commit(&s, b"k", 10, 11);
+        must_rollback(&s, b"k", 12);
+        must_prewrite_lock(&s, b"k", b"k", 13);
+        must_commit(&s, b"k", 13, 14);
+        must_prewrite_put(&s, b"k", b"v3", b"k", 20);
+        must_commit(&s, b"k", 20, 21);
+        let info = must_gc(&s, b"k", 15);
+        // Records: 21 (kept, newer), 14 Lock, 12 Rollback, 11 Put (kept), 6 Put (old).
+        assert_eq!(
+            info,
+            GcInfo {
+                found_versions: 5,
+                deleted_versions: 3
+            }
+        );
+        must_get(&s, b"k", 15, b"v2");
+        must_get(&s, b"k", 21, b"v3");
+        for ts in [6, 12, 14] {
+            must_not_have_write(&s, b"k", ts);
+        }
+        let snap = s.snapshot();
+        assert!(
+            MvccReader::new(&snap)
+                .get_value(&Key::from_raw(b"k"), 5.into())
+                .is_err(),
+            "long value gone"
+        );
+    }
+
+    #[test]
+    fn a_delete_at_the_safe_point_goes_with_everything_older() {
+        let s = TestStore::memory();
+        must_prewrite_put(&s, b"k", b"v", b"k", 5);
+        must_commit(&s, b"k", 5, 6);
+        must_prewrite_delete(&s, b"k", b"k", 7);
+        must_commit(&s, b"k", 7, 8);
+        assert_eq!(must_gc(&s, b"k", 10).deleted_versions, 2);
+        must_not_have_write(&s, b"k", 6);
+        must_not_have_write(&s, b"k", 8);
+        must_get_none(&s, b"k", 10);
+        assert_eq!(must_gc(&s, b"k", 10), GcInfo::default());
+    }
+}

@@ -37,3 +37,35 @@ pub fn pessimistic_rollback<S: Snapshot + ?Sized>(
     }
     Ok(removed)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::actions::mutation::PessimisticAction;
+    use crate::testing::*;
+
+    #[test]
+    fn only_older_pessimistic_locks_of_the_transaction_go() {
+        let s = TestStore::memory();
+        must_acquire_pessimistic_lock(&s, b"k", b"k", 10, 12);
+        // Another transaction, or an older request: the lock stays.
+        assert_eq!(must_pessimistic_rollback(&s, b"k", 11, 20), 0);
+        assert_eq!(must_pessimistic_rollback(&s, b"k", 10, 11), 0);
+        must_pessimistic_locked(&s, b"k", 10, 12);
+        assert_eq!(must_pessimistic_rollback(&s, b"k", 10, 12), 1);
+        must_unlocked(&s, b"k");
+        must_not_have_write(&s, b"k", 10);
+        // Prewritten locks stay.
+        must_acquire_pessimistic_lock(&s, b"k", b"k", 10, 13);
+        must_pessimistic_prewrite_put(
+            &s,
+            b"k",
+            b"v",
+            b"k",
+            10,
+            13,
+            PessimisticAction::DoPessimisticCheck,
+        );
+        assert_eq!(must_pessimistic_rollback(&s, b"k", 10, 20), 0);
+        must_locked(&s, b"k", 10);
+    }
+}
