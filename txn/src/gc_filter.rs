@@ -163,3 +163,59 @@ impl StatefulFilter for GcFilter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    #[test]
+    fn compaction_drops_versions_below_the_safe_point() {
+        let safe_point = Arc::new(AtomicU64::new(0));
+        let factory = Arc::new(GcCompactionFilterFactory::new(safe_point.clone()));
+        let options = lsm::Options {
+            compaction_filter_factory: Some(factory.clone()),
+            ..lsm::Options::default()
+        };
+        let (s, db) = TestStore::local_with(options);
+        factory.attach(&db);
+        let long = vec![b'x'; 300];
+        must_prewrite_put(&s, b"k", &long, b"k", 5);
+        must_commit(&s, b"k", 5, 6);
+        must_rollback(&s, b"k", 7);
+        must_prewrite_put(&s, b"k", b"v2", b"k", 10);
+        must_commit(&s, b"k", 10, 11);
+        must_prewrite_lock(&s, b"k", b"k", 12);
+        must_commit(&s, b"k", 12, 13);
+        must_prewrite_put(&s, b"k", b"v3", b"k", 20);
+        must_commit(&s, b"k", 20, 21);
+        must_prewrite_delete(&s, b"d", b"d", 5);
+        must_commit(&s, b"d", 5, 6);
+        let write_cf = db.cf_id("write").unwrap();
+        // Safe point 0: GC off.
+        db.flush().unwrap();
+        db.compact_range(write_cf, None, None).unwrap();
+        assert!(write_at(&s, b"k", 6).is_some());
+
+        safe_point.store(15, Ordering::SeqCst);
+        db.compact_range(write_cf, None, None).unwrap();
+        for ts in [6, 7, 13] {
+            must_not_have_write(&s, b"k", ts);
+        }
+        must_get(&s, b"k", 15, b"v2");
+        must_get(&s, b"k", 21, b"v3");
+        // The Delete at the bottom, with no snapshot, goes too.
+        must_not_have_write(&s, b"d", 6);
+        // The long value of the dropped Put is handed over for deletion.
+        let orphans = factory.take_orphan_deletes();
+        assert_eq!(
+            orphans,
+            vec![Modify::Delete {
+                cf: Cf::Default,
+                key: Key::from_raw(b"k").append_ts(5.into()).into_encoded()
+            }]
+        );
+        s.write(orphans);
+        assert!(factory.take_orphan_deletes().is_empty());
+    }
+}

@@ -137,3 +137,106 @@ fn commit_one_pc_locks(txn: &mut MvccTxn, locks: Vec<OnePcLock>, commit_ts: Time
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use mvcc::Key;
+
+    use super::*;
+    use crate::testing::*;
+
+    fn request<E: crate::Engine>(
+        s: &TestStore<E>,
+        props: &TxnProps,
+        kvs: &[(&[u8], &[u8])],
+        secondaries: Option<&[Vec<u8>]>,
+    ) -> Result<PrewriteResult> {
+        let muts = kvs
+            .iter()
+            .map(|(k, v)| (Mutation::put(k, v), PessimisticAction::SkipPessimisticCheck))
+            .collect();
+        s.run(props.start_ts, |txn, r| {
+            prewrite_request(txn, r, &s.cm, props, muts, secondaries)
+        })
+    }
+
+    fn one_pc(start_ts: u64, max_commit_ts: u64) -> TxnProps {
+        let mut p = TxnProps::optimistic(b"a", start_ts.into(), 100);
+        p.commit_kind = CommitKind::OnePc {
+            max_commit_ts: max_commit_ts.into(),
+        };
+        p
+    }
+
+    #[test]
+    fn one_pc_commits_at_prewrite() {
+        let s = TestStore::memory();
+        s.cm.update_max_ts(30.into());
+        let r = request(&s, &one_pc(10, 0), &[(b"a", b"1"), (b"b", b"2")], None).unwrap();
+        assert_eq!(r.one_pc_commit_ts, 31.into());
+        drop(r);
+        for k in [b"a", b"b"] {
+            must_unlocked(&s, k);
+            must_written(&s, k, 10, 31, WriteType::Put);
+        }
+        must_get(&s, b"b", 31, b"2");
+        // A retry after the commit is recognized.
+        let r = request(&s, &one_pc(10, 0), &[(b"a", b"1")], None).unwrap();
+        assert_eq!(r.already_committed, Some(31.into()));
+    }
+
+    #[test]
+    fn one_pc_over_max_commit_ts_falls_back_to_locks() {
+        let s = TestStore::memory();
+        s.cm.update_max_ts(60.into());
+        let r = request(&s, &one_pc(10, 50), &[(b"a", b"1"), (b"b", b"2")], None).unwrap();
+        assert_eq!((r.one_pc_commit_ts, r.min_commit_ts), (0.into(), 0.into()));
+        for k in [b"a", b"b"] {
+            let l = must_locked(&s, k, 10);
+            assert!(!l.use_async_commit && !l.use_one_pc);
+        }
+    }
+
+    #[test]
+    fn async_commit_secondaries_and_max_min_commit_ts() {
+        let s = TestStore::memory();
+        let mut props = TxnProps::optimistic(b"a", 10.into(), 100);
+        props.commit_kind = CommitKind::Async {
+            max_commit_ts: 0.into(),
+        };
+        let secondaries = vec![b"b".to_vec()];
+        let r = request(
+            &s,
+            &props,
+            &[(b"a", b"1"), (b"b", b"2")],
+            Some(&secondaries),
+        )
+        .unwrap();
+        assert_eq!(r.min_commit_ts, 11.into());
+        assert_eq!(r.guards.len(), 2);
+        drop(r);
+        assert_eq!(must_locked(&s, b"a", 10).secondaries, secondaries);
+        let b = must_locked(&s, b"b", 10);
+        assert!(b.use_async_commit && b.secondaries.is_empty());
+    }
+
+    #[test]
+    fn locks_met_are_gathered_and_nothing_is_written() {
+        let s = TestStore::memory();
+        must_prewrite_put(&s, b"b", b"x", b"b", 5);
+        must_prewrite_put(&s, b"d", b"x", b"d", 6);
+        let props = TxnProps::optimistic(b"a", 10.into(), 100);
+        let r = request(
+            &s,
+            &props,
+            &[(b"a", b"1"), (b"b", b"2"), (b"c", b"3"), (b"d", b"4")],
+            None,
+        )
+        .unwrap();
+        let keys: Vec<_> = r.locks.iter().map(|l| l.key.clone()).collect();
+        assert_eq!(keys, vec![b"b".to_vec(), b"d".to_vec()]);
+        must_unlocked(&s, b"a");
+        must_unlocked(&s, b"c");
+        let _ = Key::from_raw(b"a");
+    }
+}
