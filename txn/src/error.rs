@@ -1,16 +1,24 @@
 //! The one error type of the `txn` crate.
 //!
-//! Only failures live here: the engine or the MVCC data went wrong, or the caller asked for
-//! something malformed. Transaction outcomes a client acts on (a key is locked, a write
-//! conflict, a deadlock, …) are data, returned as the crate's key-error type by the actions.
+//! Two kinds of error share this type, so actions use `?` throughout:
+//! - failures: the engine or the MVCC data went wrong, or the caller asked for something
+//!   malformed (`Mvcc`, `InvalidArgument`, `Internal`);
+//! - transaction outcomes a client acts on (a key is locked, a write conflict, …), carried as
+//!   data in `Key(KeyError)`; the server maps them to TiKV's `KeyError` wire fields.
+
+use crate::key_error::KeyError;
 
 /// Errors returned by this crate.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A transaction outcome for the client (see [`KeyError`]).
+    #[error("{0}")]
+    Key(Box<KeyError>),
+
     /// Reading or decoding MVCC data failed (engine I/O, or corruption).
     #[error(transparent)]
-    Mvcc(#[from] mvcc::Error),
+    Mvcc(mvcc::Error),
 
     /// A request is malformed (e.g. an empty key range, a key of the wrong API mode).
     #[error("invalid argument: {0}")]
@@ -35,6 +43,32 @@ pub enum Error {
     /// A bug or a lost task, never a client's fault.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+impl Error {
+    /// The transaction outcome, if this is one.
+    pub fn key_error(&self) -> Option<&KeyError> {
+        match self {
+            Error::Key(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+impl From<KeyError> for Error {
+    fn from(e: KeyError) -> Self {
+        Error::Key(Box::new(e))
+    }
+}
+
+impl From<mvcc::Error> for Error {
+    fn from(e: mvcc::Error) -> Self {
+        match e {
+            // A read that met a lock is an outcome, not a failure.
+            mvcc::Error::KeyIsLocked(info) => Error::Key(Box::new(KeyError::KeyIsLocked(*info))),
+            e => Error::Mvcc(e),
+        }
+    }
 }
 
 impl From<lsm::Error> for Error {

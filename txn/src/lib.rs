@@ -6,19 +6,40 @@
 //!
 //! # Crate map (in progress: see the issue «MVCC, Percolator transactions and raw KV»)
 //! - `engine`: the [`Engine`] seam, with the local LSM and in-memory implementations.
-//! - `error`: the crate's error type.
 //! - `latch`: [`Latches`], deadlock-free FIFO key latches that serialise commands on the same
 //!   keys.
 //! - `raw`: TiKV's raw key-value API ([`RawStorage`]): TTLs, compare-and-swap, scans,
 //!   checksums, API V1/V2 key modes, and the TTL compaction filter ([`RawTtlFilter`]).
+//! - `error`, `key_error`: the crate's [`Error`]; transaction outcomes as data
+//!   ([`KeyError`], carried as `Error::Key`).
+//! - `concurrency_manager`: [`ConcurrencyManager`] — `max_ts` and the in-memory lock table
+//!   async commit and 1PC rely on.
+//! - [`actions`]: the Percolator actions, one per file: `prewrite` (with `mutation` and
+//!   `prewrite_request`), `commit`, `cleanup`, `rollback`, `check_txn_status`,
+//!   `txn_heart_beat`, `check_secondary_locks`, `resolve_lock`, `scan_lock`,
+//!   `acquire_pessimistic_lock`, `pessimistic_rollback`, `gc`.
+//! - `gc_filter`: [`GcCompactionFilterFactory`], the `gc` policy inside LSM compactions.
+//! - [`testing`] (feature `test-util`): a synchronous harness running actions against an
+//!   engine, and TiKV-style `must_*` helpers.
 
+pub mod actions;
+mod concurrency_manager;
 mod engine;
 mod error;
+mod gc_filter;
+mod key_error;
 mod latch;
 mod raw;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 
+pub use concurrency_manager::{async_commit_timestamps, ConcurrencyManager, KeyGuard};
 pub use engine::{Engine, LocalEngine, MemoryEngine};
 pub use error::{Error, Result};
+pub use gc_filter::GcCompactionFilterFactory;
+pub use key_error::{
+    Assertion, KeyError, PessimisticLockNotFoundReason, WaitForEntry, WriteConflictReason,
+};
 pub use latch::{LatchGuard, Latches, DEFAULT_LATCH_SLOTS};
 pub use raw::{
     keyspace_end, ApiVersion, CasResult, Checksum, Clock, KeyRange, KvPair, ManualClock,

@@ -18,6 +18,7 @@
 
 use std::fmt::Debug;
 
+use super::filter_factory::StatefulFilter;
 use crate::key::{cf_user_key, CfId, ParsedKey, SeqNo, ValueKind};
 use crate::memtable::RangeTombstone;
 
@@ -65,6 +66,8 @@ pub struct DropPolicy<'a> {
     snapshots: &'a [SeqNo],
     bottommost: bool,
     filter: Option<&'a dyn CompactionFilter>,
+    /// The run's stateful filter (`filter_factory`), asked after `filter` kept a value.
+    stateful: Option<Box<dyn StatefulFilter>>,
     tombstones: &'a [RangeTombstone],
     current: Vec<u8>,
     /// Stripe of the newest kept version of `current`.
@@ -84,9 +87,30 @@ impl<'a> DropPolicy<'a> {
             snapshots,
             bottommost,
             filter,
+            stateful: None,
             tombstones,
             current: Vec::new(),
             last_stripe: None,
+        }
+    }
+
+    /// These rules with a stateful filter for the run, offered values in key order after
+    /// the stateless filter kept them (see `filter_factory`).
+    #[must_use]
+    pub fn with_stateful_filter(mut self, filter: Option<Box<dyn StatefulFilter>>) -> Self {
+        self.stateful = filter;
+        self
+    }
+
+    fn filter_removes(&mut self, cf: CfId, user_key: &[u8], value: &[u8]) -> bool {
+        if let Some(f) = self.filter {
+            if f.filter(cf, user_key, value, self.bottommost) == FilterDecision::Remove {
+                return true;
+            }
+        }
+        match self.stateful.as_mut() {
+            Some(f) => f.filter(cf, user_key, value, self.bottommost) == FilterDecision::Remove,
+            None => false,
         }
     }
 
@@ -122,19 +146,15 @@ impl<'a> DropPolicy<'a> {
         });
         match k.kind {
             ValueKind::Put if covered => Decision::Drop,
-            ValueKind::Put if newest_stripe => match self.filter {
-                Some(f)
-                    if f.filter(k.cf, k.user_key, value, self.bottommost)
-                        == FilterDecision::Remove =>
-                {
-                    if self.bottommost && self.snapshots.is_empty() {
-                        Decision::Drop
-                    } else {
-                        Decision::Tombstone
-                    }
+            ValueKind::Put if newest_stripe => {
+                if !self.filter_removes(k.cf, k.user_key, value) {
+                    self.keep_put(&k, oldest_stripe)
+                } else if self.bottommost && self.snapshots.is_empty() {
+                    Decision::Drop
+                } else {
+                    Decision::Tombstone
                 }
-                _ => self.keep_put(&k, oldest_stripe),
-            },
+            }
             ValueKind::Put => self.keep_put(&k, oldest_stripe),
             ValueKind::Delete if self.bottommost && oldest_stripe => Decision::Drop,
             ValueKind::Delete if covered => Decision::Drop,
@@ -343,5 +363,59 @@ mod tests {
             .map(|o| o.2)
             .collect();
         assert_eq!(snap, vec![KeepAtSeqZero, KeepAtSeqZero, Tombstone]);
+    }
+
+    /// Keeps the first offered key of each group (the text before '@'), removes the rest.
+    #[derive(Debug, Default)]
+    struct FirstOfGroup {
+        group: Vec<u8>,
+        seen: Vec<Vec<u8>>,
+    }
+    impl StatefulFilter for FirstOfGroup {
+        fn filter(&mut self, _: CfId, key: &[u8], _: &[u8], _: bool) -> FilterDecision {
+            self.seen.push(key.to_vec());
+            let group = key.split(|b| *b == b'@').next().unwrap_or_default();
+            if group == self.group.as_slice() {
+                FilterDecision::Remove
+            } else {
+                self.group = group.to_vec();
+                FilterDecision::Keep
+            }
+        }
+    }
+
+    #[test]
+    fn a_stateful_filter_sees_offers_in_key_order_after_the_stateless_one() {
+        let entries = [
+            ("a@6", 9, Put),
+            ("a@4", 8, Put),
+            ("a@3", 7, Put), // removed by DropOdd
+            ("b@5", 6, Put), // removed by DropOdd: never offered to the stateful filter
+            ("b@4", 5, Put),
+            ("c@1", 4, Delete), // tombstones are not offered
+        ];
+        let mut p = DropPolicy::new(&[], true, Some(&DropOdd), &[])
+            .with_stateful_filter(Some(Box::new(FirstOfGroup::default())));
+        let got: Vec<Decision> = entries
+            .iter()
+            .map(|(k, s, kind)| p.decide(&internal_key(0, k.as_bytes(), *s, *kind), b"v"))
+            .collect();
+        // The stateful filter keeps the first of each group it is offered (a@6, b@4) and
+        // removes a@4; it never sees what DropOdd removed. (At the bottom with no snapshot,
+        // what stays loses its sequence number.)
+        assert_eq!(got, vec![KeepAtSeqZero, Drop, Drop, Drop, KeepAtSeqZero, Drop]);
+        let seen = format!("{:?}", p.stateful);
+        assert!(
+            seen.contains("seen: [[97, 64, 54], [97, 64, 52], [98, 64, 52]]"),
+            "{seen}"
+        );
+        // Above the bottom, removal becomes a tombstone, as for the stateless filter.
+        let mut p = DropPolicy::new(&[], false, None, &[])
+            .with_stateful_filter(Some(Box::new(FirstOfGroup::default())));
+        let got: Vec<Decision> = [("a@2", 2), ("a@1", 1)]
+            .iter()
+            .map(|(k, s)| p.decide(&internal_key(0, k.as_bytes(), *s, Put), b"v"))
+            .collect();
+        assert_eq!(got, vec![Keep, Tombstone]);
     }
 }

@@ -14,6 +14,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use super::drop::{CompactionFilter, Decision, DropPolicy};
+use super::filter_factory::{CompactionFilterContext, CompactionFilterFactory};
 use super::picker::{is_bottommost, CompactionTask};
 use crate::error::{Error, Result};
 use crate::flush::{CfTableOptions, TableWriter};
@@ -70,6 +71,19 @@ pub fn run(
     task: &CompactionTask,
     next_number: &mut dyn FnMut() -> u64,
 ) -> Result<JobResult> {
+    run_with_filter_factory(ctx, task, next_number, None)
+}
+
+/// Runs `task` as [`run`] does, with a stateful filter from `factory` for this run.
+///
+/// # Errors
+/// As [`run`].
+pub fn run_with_filter_factory(
+    ctx: &JobContext<'_>,
+    task: &CompactionTask,
+    next_number: &mut dyn FnMut() -> u64,
+    factory: Option<&dyn CompactionFilterFactory>,
+) -> Result<JobResult> {
     let mut result = JobResult::default();
     let mut children: Vec<Box<dyn InternalIterator>> = Vec::new();
     let mut tombstones = Vec::new();
@@ -107,7 +121,15 @@ pub fn run(
         .unwrap_or_default()
         .to_vec();
     let bottommost = is_bottommost(ctx.version, task.output_level, &lo, &hi);
-    let mut policy = DropPolicy::new(ctx.snapshots, bottommost, ctx.filter, &tombstones);
+    let stateful = factory.and_then(|f| {
+        f.create(&CompactionFilterContext {
+            bottommost,
+            output_level: task.output_level,
+            has_snapshots: !ctx.snapshots.is_empty(),
+        })
+    });
+    let mut policy = DropPolicy::new(ctx.snapshots, bottommost, ctx.filter, &tombstones)
+        .with_stateful_filter(stateful);
     // Reused for keys rewritten at sequence number 0.
     let mut zeroed = Vec::new();
     let kept_tombstones: Vec<RangeTombstone> = tombstones

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::compaction::{CompactionFilter, CompactionOptions};
+use crate::compaction::{CompactionFilter, CompactionFilterFactory, CompactionOptions};
 use crate::fs::{FileSystem, StdFs};
 
 /// How a database is opened and run.
@@ -45,6 +45,9 @@ pub struct Options {
     pub background_threads: usize,
     /// Called for each unprotected value during compaction (MVCC GC, TTL).
     pub compaction_filter: Option<Arc<dyn CompactionFilter>>,
+    /// Creates a filter with per-run state for each compaction (MVCC GC); offered the values
+    /// `compaction_filter` keeps, in key order.
+    pub compaction_filter_factory: Option<Arc<dyn CompactionFilterFactory>>,
     /// Largest group of writes committed with one WAL write (default 1 MiB).
     pub max_write_group_bytes: usize,
 }
@@ -68,6 +71,7 @@ impl Default for Options {
             manifest_rewrite_bytes: 64 << 20,
             background_threads: 2,
             compaction_filter: None,
+            compaction_filter_factory: None,
             max_write_group_bytes: 1 << 20,
         }
     }

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use parking_lot::MutexGuard;
 
 use super::{DbInner, State};
-use crate::compaction::{pick_compaction, run_compaction, CompactionTask, JobContext};
+use crate::compaction::{pick_compaction, run_with_filter_factory, CompactionTask, JobContext};
 use crate::error::{Error, Result};
 use crate::filename::{self, FileKind};
 use crate::flush::write_tables_by_cf;
@@ -208,7 +208,8 @@ fn run_compact(
             state.pending_outputs.insert(n);
             n
         };
-        run_compaction(&ctx, &task, &mut next).and_then(|r| {
+        let factory = inner.options.compaction_filter_factory.as_deref();
+        run_with_filter_factory(&ctx, &task, &mut next, factory).and_then(|r| {
             open_outputs(inner, r.edit.new_files.iter().map(|(_, f)| f.number))?;
             Ok((r.edit, r.bytes_read, r.bytes_written, false))
         })
