@@ -23,16 +23,22 @@
 //!   engine, and TiKV-style `must_*` helpers.
 
 pub mod actions;
+mod commands;
 mod concurrency_manager;
 mod engine;
 mod error;
 mod gc_filter;
 mod key_error;
 mod latch;
+pub mod lock_wait;
 mod raw;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 
+pub use commands::types::{
+    GcStats, PrewriteRequest, PrewriteResponse, ReadOptions, ScanRequest, TxnKvPair,
+};
+pub use commands::{TxnStorage, DEFAULT_LOCK_WAIT_TIMEOUT, GC_BATCH_SIZE, RESOLVE_LOCK_BATCH_SIZE};
 pub use concurrency_manager::{async_commit_timestamps, ConcurrencyManager, KeyGuard};
 pub use engine::{Engine, LocalEngine, MemoryEngine};
 pub use error::{Error, Result};
@@ -41,6 +47,7 @@ pub use key_error::{
     Assertion, KeyError, PessimisticLockNotFoundReason, WaitForEntry, WriteConflictReason,
 };
 pub use latch::{LatchGuard, Latches, DEFAULT_LATCH_SLOTS};
+pub use lock_wait::{key_hash, LockWaitManager};
 pub use raw::{
     keyspace_end, ApiVersion, CasResult, Checksum, Clock, KeyRange, KvPair, ManualClock,
     RawStorage, RawTtlFilter, SystemClock, KEYSPACE_PREFIX_LEN, RAW_KEY_PREFIX, TXN_KEY_PREFIX,

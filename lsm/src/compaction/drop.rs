@@ -403,7 +403,10 @@ mod tests {
         // The stateful filter keeps the first of each group it is offered (a@6, b@4) and
         // removes a@4; it never sees what DropOdd removed. (At the bottom with no snapshot,
         // what stays loses its sequence number.)
-        assert_eq!(got, vec![KeepAtSeqZero, Drop, Drop, Drop, KeepAtSeqZero, Drop]);
+        assert_eq!(
+            got,
+            vec![KeepAtSeqZero, Drop, Drop, Drop, KeepAtSeqZero, Drop]
+        );
         let seen = format!("{:?}", p.stateful);
         assert!(
             seen.contains("seen: [[97, 64, 54], [97, 64, 52], [98, 64, 52]]"),
