@@ -18,6 +18,12 @@
 //!   `prewrite_request`), `commit`, `cleanup`, `rollback`, `check_txn_status`,
 //!   `txn_heart_beat`, `check_secondary_locks`, `resolve_lock`, `scan_lock`,
 //!   `acquire_pessimistic_lock`, `pessimistic_rollback`, `gc`.
+//! - `commands`: [`TxnStorage`], the command layer — one async method per transactional
+//!   request (reads, prewrite/commit, status checks, resolve in chunks, pessimistic locks
+//!   with waiting, gc, delete_range): latches, one snapshot and one engine batch per
+//!   command; request/response types ([`PrewriteRequest`], [`ScanRequest`], …).
+//! - [`lock_wait`]: waiting for pessimistic locks — the pure `WaitForGraph` (deadlock
+//!   detection) and per-key FIFO waiter queues, joined in [`LockWaitManager`].
 //! - `gc_filter`: [`GcCompactionFilterFactory`], the `gc` policy inside LSM compactions.
 //! - [`testing`] (feature `test-util`): a synchronous harness running actions against an
 //!   engine, and TiKV-style `must_*` helpers.

@@ -21,7 +21,12 @@ async fn scenario<E: Engine>(s: &TxnStorage<E>) {
         max_commit_ts: ts(0),
     };
     let r = s
-        .prewrite(put_req_kind(b"a", 50, &[(b"a", b"a1"), (b"b", b"b1")], asynk))
+        .prewrite(put_req_kind(
+            b"a",
+            50,
+            &[(b"a", b"a1"), (b"b", b"b1")],
+            asynk,
+        ))
         .await
         .unwrap();
     assert!(r.errors.is_empty());
@@ -31,7 +36,9 @@ async fn scenario<E: Engine>(s: &TxnStorage<E>) {
     let locks = s.scan_lock(ts(100), None, None, 0).await.unwrap();
     assert_eq!(locks.len(), 2);
     assert_eq!(locks[0].secondaries, vec![b"b".to_vec()]);
-    assert!(locks.iter().all(|l| l.use_async_commit && l.min_commit_ts == ts(101)));
+    assert!(locks
+        .iter()
+        .all(|l| l.use_async_commit && l.min_commit_ts == ts(101)));
     // The reader at 100 still reads the old value: the lock's min_commit_ts is above it.
     assert_eq!(get(s, b"a", 100).await, Some(b"a0".to_vec()));
     // A reader at 105 must wait for the outcome.
@@ -41,10 +48,16 @@ async fn scenario<E: Engine>(s: &TxnStorage<E>) {
     ));
     // Committing below the promised ts is refused; at it, fine.
     assert!(matches!(
-        key_err(s.commit(&[b"a".to_vec()], ts(50), ts(100)).await.unwrap_err()),
+        key_err(
+            s.commit(&[b"a".to_vec()], ts(50), ts(100))
+                .await
+                .unwrap_err()
+        ),
         KeyError::CommitTsExpired { .. }
     ));
-    s.commit(&[b"a".to_vec(), b"b".to_vec()], ts(50), ts(101)).await.unwrap();
+    s.commit(&[b"a".to_vec(), b"b".to_vec()], ts(50), ts(101))
+        .await
+        .unwrap();
     assert_eq!(get(s, b"b", 101).await, Some(b"b1".to_vec()));
 
     // A prewrite between publishing its lock in memory and writing it: readers above
@@ -68,7 +81,10 @@ async fn scenario<E: Engine>(s: &TxnStorage<E>) {
     };
     assert!(s.scan(scan.clone()).await.is_err());
     assert!(s.batch_get(&[b"m".to_vec()], ts(200), ro()).await.is_err());
-    assert!(s.scan_lock(ts(200), None, None, 0).await.is_err(), "GC must not pass it");
+    assert!(
+        s.scan_lock(ts(200), None, None, 0).await.is_err(),
+        "GC must not pass it"
+    );
     // Below its min_commit_ts the read goes on.
     assert_eq!(get(s, b"m", 140).await, None);
     drop(guard);
@@ -80,16 +96,30 @@ async fn scenario<E: Engine>(s: &TxnStorage<E>) {
         max_commit_ts: ts(0),
     };
     let r = s
-        .prewrite(put_req_kind(b"c", 250, &[(b"c", b"c1"), (b"d", b"d1")], one_pc))
+        .prewrite(put_req_kind(
+            b"c",
+            250,
+            &[(b"c", b"c1"), (b"d", b"d1")],
+            one_pc,
+        ))
         .await
         .unwrap();
     assert_eq!((r.one_pc_commit_ts, r.min_commit_ts), (ts(301), ts(301)));
-    assert!(s.scan_lock(ts(1000), None, None, 0).await.unwrap().is_empty());
+    assert!(s
+        .scan_lock(ts(1000), None, None, 0)
+        .await
+        .unwrap()
+        .is_empty());
     assert_eq!(get(s, b"d", 300).await, None);
     assert_eq!(get(s, b"d", 301).await, Some(b"d1".to_vec()));
     // A retried 1PC prewrite answers the same commit ts and writes nothing.
     let r = s
-        .prewrite(put_req_kind(b"c", 250, &[(b"c", b"c1"), (b"d", b"d1")], one_pc))
+        .prewrite(put_req_kind(
+            b"c",
+            250,
+            &[(b"c", b"c1"), (b"d", b"d1")],
+            one_pc,
+        ))
         .await
         .unwrap();
     assert_eq!(r.one_pc_commit_ts, ts(301));
@@ -98,17 +128,35 @@ async fn scenario<E: Engine>(s: &TxnStorage<E>) {
     // large, so the prewrite falls back to ordinary 2PC locks (min_commit_ts 0).
     assert_eq!(get(s, b"e", 500).await, None);
     for (start, kind) in [
-        (400, CommitKind::OnePc { max_commit_ts: ts(450) }),
-        (410, CommitKind::Async { max_commit_ts: ts(450) }),
+        (
+            400,
+            CommitKind::OnePc {
+                max_commit_ts: ts(450),
+            },
+        ),
+        (
+            410,
+            CommitKind::Async {
+                max_commit_ts: ts(450),
+            },
+        ),
     ] {
         let key = format!("e{start}").into_bytes();
-        let r = s.prewrite(put_req_kind(&key, start, &[(&key, b"v")], kind)).await.unwrap();
+        let r = s
+            .prewrite(put_req_kind(&key, start, &[(&key, b"v")], kind))
+            .await
+            .unwrap();
         assert!(r.errors.is_empty());
         assert_eq!((r.min_commit_ts, r.one_pc_commit_ts), (ts(0), ts(0)));
         let locks = s.scan_lock(ts(1000), Some(&key), None, 1).await.unwrap();
         assert_eq!(locks[0].key, key);
-        assert!(!locks[0].use_async_commit, "an ordinary lock: commit by 2PC");
-        s.commit(&[key.clone()], ts(start), ts(600)).await.unwrap();
+        assert!(
+            !locks[0].use_async_commit,
+            "an ordinary lock: commit by 2PC"
+        );
+        s.commit(std::slice::from_ref(&key), ts(start), ts(600))
+            .await
+            .unwrap();
         assert_eq!(get(s, &key, 600).await, Some(b"v".to_vec()));
     }
 }

@@ -22,7 +22,10 @@ pub struct Env<E: Engine> {
 
 pub fn memory() -> Env<MemoryEngine> {
     Env {
-        s: TxnStorage::new(MemoryEngine::new(), ConcurrencyManager::new(TimeStamp::zero())),
+        s: TxnStorage::new(
+            MemoryEngine::new(),
+            ConcurrencyManager::new(TimeStamp::zero()),
+        ),
         _dir: None,
     }
 }
@@ -126,7 +129,12 @@ pub fn lock_req(
 }
 
 /// Prewrites and commits `kvs` (primary: the first key).
-pub async fn must_put<E: Engine>(s: &TxnStorage<E>, kvs: &[(&[u8], &[u8])], start: u64, commit: u64) {
+pub async fn must_put<E: Engine>(
+    s: &TxnStorage<E>,
+    kvs: &[(&[u8], &[u8])],
+    start: u64,
+    commit: u64,
+) {
     let r = s.prewrite(put_req(kvs[0].0, start, kvs)).await.unwrap();
     assert!(r.errors.is_empty(), "{:?}", r.errors);
     let keys: Vec<Vec<u8>> = kvs.iter().map(|(k, _)| k.to_vec()).collect();
