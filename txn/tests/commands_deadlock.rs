@@ -67,7 +67,7 @@ async fn scenario<E: Engine>(s: &TxnStorage<E>) {
     s.pessimistic_rollback(&[b"k2".to_vec()], ts(20), ts(20))
         .await
         .unwrap();
-    tokio::time::timeout(Duration::from_secs(5), a)
+    tokio::time::timeout(Duration::from_secs(2), a)
         .await
         .unwrap()
         .unwrap()
@@ -124,7 +124,7 @@ async fn scenario<E: Engine>(s: &TxnStorage<E>) {
         .await
         .unwrap();
     for w in waiters {
-        tokio::time::timeout(Duration::from_secs(5), w)
+        tokio::time::timeout(Duration::from_secs(2), w)
             .await
             .unwrap()
             .unwrap()

@@ -43,7 +43,7 @@ async fn scenario<E: Engine>(s: &TxnStorage<E>) {
     assert!(r.errors.is_empty());
     s.commit(&[b"k".to_vec()], ts(10), ts(30)).await.unwrap();
     let e = key_err(
-        tokio::time::timeout(Duration::from_secs(5), b)
+        tokio::time::timeout(Duration::from_secs(2), b)
             .await
             .unwrap()
             .unwrap()
@@ -79,7 +79,7 @@ async fn scenario<E: Engine>(s: &TxnStorage<E>) {
             .unwrap(),
         1
     );
-    tokio::time::timeout(Duration::from_secs(5), b)
+    tokio::time::timeout(Duration::from_secs(2), b)
         .await
         .unwrap()
         .unwrap()
@@ -91,7 +91,7 @@ async fn scenario<E: Engine>(s: &TxnStorage<E>) {
     s.pessimistic_rollback(&[b"k".to_vec()], ts(50), ts(50))
         .await
         .unwrap();
-    tokio::time::timeout(Duration::from_secs(5), c)
+    tokio::time::timeout(Duration::from_secs(2), c)
         .await
         .unwrap()
         .unwrap()
