@@ -18,21 +18,33 @@
 //!   `prewrite_request`), `commit`, `cleanup`, `rollback`, `check_txn_status`,
 //!   `txn_heart_beat`, `check_secondary_locks`, `resolve_lock`, `scan_lock`,
 //!   `acquire_pessimistic_lock`, `pessimistic_rollback`, `gc`.
+//! - `commands`: [`TxnStorage`], the command layer — one async method per transactional
+//!   request (reads, prewrite/commit, status checks, resolve in chunks, pessimistic locks
+//!   with waiting, gc, delete_range): latches, one snapshot and one engine batch per
+//!   command; request/response types ([`PrewriteRequest`], [`ScanRequest`], …).
+//! - [`lock_wait`]: waiting for pessimistic locks — the pure `WaitForGraph` (deadlock
+//!   detection) and per-key FIFO waiter queues, joined in [`LockWaitManager`].
 //! - `gc_filter`: [`GcCompactionFilterFactory`], the `gc` policy inside LSM compactions.
 //! - [`testing`] (feature `test-util`): a synchronous harness running actions against an
 //!   engine, and TiKV-style `must_*` helpers.
 
 pub mod actions;
+mod commands;
 mod concurrency_manager;
 mod engine;
 mod error;
 mod gc_filter;
 mod key_error;
 mod latch;
+pub mod lock_wait;
 mod raw;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
 
+pub use commands::types::{
+    GcStats, PrewriteRequest, PrewriteResponse, ReadOptions, ScanRequest, TxnKvPair,
+};
+pub use commands::{TxnStorage, DEFAULT_LOCK_WAIT_TIMEOUT, GC_BATCH_SIZE, RESOLVE_LOCK_BATCH_SIZE};
 pub use concurrency_manager::{async_commit_timestamps, ConcurrencyManager, KeyGuard};
 pub use engine::{Engine, LocalEngine, MemoryEngine};
 pub use error::{Error, Result};
@@ -41,6 +53,7 @@ pub use key_error::{
     Assertion, KeyError, PessimisticLockNotFoundReason, WaitForEntry, WriteConflictReason,
 };
 pub use latch::{LatchGuard, Latches, DEFAULT_LATCH_SLOTS};
+pub use lock_wait::{key_hash, LockWaitManager};
 pub use raw::{
     keyspace_end, ApiVersion, CasResult, Checksum, Clock, KeyRange, KvPair, ManualClock,
     RawStorage, RawTtlFilter, SystemClock, KEYSPACE_PREFIX_LEN, RAW_KEY_PREFIX, TXN_KEY_PREFIX,

@@ -88,6 +88,28 @@ pub fn resolve_lock_lite<S: Snapshot + ?Sized>(
     Ok(())
 }
 
+/// Resolves the lock on `key` if it belongs to a transaction in `txn_status` (the write
+/// phase of a range resolve: the command read the keys earlier, without latches, so each
+/// lock is read again under them). Returns whether a lock was resolved.
+///
+/// # Errors
+/// As [`resolve_lock`].
+pub fn resolve_key<S: Snapshot + ?Sized>(
+    txn: &mut MvccTxn,
+    reader: &mut MvccReader<'_, S>,
+    txn_status: &HashMap<TimeStamp, TimeStamp>,
+    key: Key,
+) -> Result<bool> {
+    let Some(lock) = reader.load_lock(&key)? else {
+        return Ok(false);
+    };
+    let Some(commit_ts) = txn_status.get(&lock.ts).copied() else {
+        return Ok(false);
+    };
+    resolve_one(txn, reader, key, &lock, commit_ts)?;
+    Ok(true)
+}
+
 fn resolve_one<S: Snapshot + ?Sized>(
     txn: &mut MvccTxn,
     reader: &mut MvccReader<'_, S>,
