@@ -7,6 +7,19 @@ use std::sync::Arc;
 use lsm::fs::MemFs;
 use lsm::{Db, Options, WriteOptions};
 
+fn tables_on_disk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "sst")
+        })
+        .count()
+}
+
 fn small_tree() -> Options {
     let mut options = Options {
         write_buffer_size: 32 << 10,
@@ -41,17 +54,8 @@ fn returns_once_nothing_is_due() {
         );
     }
     // The inputs of every finished compaction are gone from the disk.
-    let tables = std::fs::read_dir(tmp.path().join("db"))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "sst")
-        })
-        .count();
-    assert_eq!(tables, db.current_version().all_files().count(), "{stats}");
+    let on_disk = tables_on_disk(&tmp.path().join("db"));
+    assert_eq!(on_disk, db.current_version().all_files().count(), "{stats}");
     // Everything written is readable after the wait, and a second wait returns at once.
     for i in (0..6000u32).step_by(97) {
         let key = i.wrapping_mul(2_654_435_761).to_be_bytes();
@@ -92,18 +96,7 @@ fn deletes_files_a_reader_kept_alive_once_it_lets_go() {
     let dir = tmp.path().join("db");
     let db = Db::open(&dir, small_tree()).unwrap();
     let value = vec![7u8; 300];
-    let tables = || {
-        std::fs::read_dir(&dir)
-            .unwrap()
-            .filter(|e| {
-                e.as_ref()
-                    .unwrap()
-                    .path()
-                    .extension()
-                    .is_some_and(|x| x == "sst")
-            })
-            .count()
-    };
+    let tables = || tables_on_disk(&dir);
     for i in 0..500u32 {
         db.put(0, &i.to_be_bytes(), &value, WriteOptions::default())
             .unwrap();
