@@ -151,3 +151,28 @@ fn a_directory_is_every_table_in_it() {
     assert!(out.contains("check OK (20 entries"), "{out}");
     assert!(!out.contains("notes.txt"));
 }
+
+#[test]
+fn reads_the_tables_the_engine_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_dir = dir.path().join("db");
+    let db = lsm::Db::open(&db_dir, lsm::Options::default()).unwrap();
+    for i in 0..50u32 {
+        db.put(
+            0,
+            format!("key{i:04}").as_bytes(),
+            b"v",
+            lsm::WriteOptions::default(),
+        )
+        .unwrap();
+    }
+    db.flush().unwrap();
+    db.close().unwrap();
+    let o = sst_dump(&["--command", "verify", db_dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = sst_dump(&["--command", "properties", db_dir.to_str().unwrap()]);
+    assert!(stdout(&o).contains("strata.internal-key.v1"), "{}", stdout(&o));
+    let o = sst_dump(&["--limit", "1", db_dir.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("key0000"), "{}", stdout(&o));
+}
