@@ -171,7 +171,11 @@ fn reads_the_tables_the_engine_writes() {
     let o = sst_dump(&["--command", "verify", db_dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     let o = sst_dump(&["--command", "properties", db_dir.to_str().unwrap()]);
-    assert!(stdout(&o).contains("strata.internal-key.v1"), "{}", stdout(&o));
+    assert!(
+        stdout(&o).contains("strata.internal-key.v1"),
+        "{}",
+        stdout(&o)
+    );
     let o = sst_dump(&["--limit", "1", db_dir.to_str().unwrap()]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(stdout(&o).contains("key0000"), "{}", stdout(&o));

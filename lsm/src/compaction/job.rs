@@ -20,9 +20,7 @@ use crate::error::{Error, Result};
 use crate::flush::{CfTableOptions, TableWriter};
 use crate::fs::FileSystem;
 use crate::iter::{InternalIterator, LevelIterator, MergingIterator};
-use crate::key::{
-    cf_user_key, encode_internal_key, internal_key, CfId, ParsedKey, SeqNo, ValueKind,
-};
+use crate::key::{cf_user_key, encode_internal_key, CfId, ParsedKey, SeqNo, ValueKind};
 use crate::memtable::RangeTombstone;
 use crate::table_cache::TableCache;
 use crate::version::{FileMeta, Version, VersionEdit};
@@ -130,8 +128,8 @@ pub fn run_with_filter_factory(
     });
     let mut policy = DropPolicy::new(ctx.snapshots, bottommost, ctx.filter, &tombstones)
         .with_stateful_filter(stateful);
-    // Reused for keys rewritten at sequence number 0.
-    let mut zeroed = Vec::new();
+    // Reused for keys written differently from their input (tombstones, sequence number 0).
+    let mut rewritten = Vec::new();
     let kept_tombstones: Vec<RangeTombstone> = tombstones
         .iter()
         .filter(|t| policy.keep_range_tombstone(t))
@@ -173,22 +171,17 @@ pub fn run_with_filter_factory(
             }
             let writer = outputs.writer(user.first().copied().unwrap_or(0), next_number)?;
             match decision {
-                Decision::Tombstone | Decision::KeepAtSeqZero => {
-                    let k = ParsedKey::parse(key).ok_or_else(|| Error::Corruption {
-                        file: String::new(),
-                        offset: 0,
-                        reason: "malformed key in compaction input".into(),
-                    })?;
-                    if decision == Decision::Tombstone {
-                        writer.add(
-                            &internal_key(k.cf, k.user_key, k.seq, ValueKind::Delete),
-                            &[],
-                        )?;
-                    } else {
-                        zeroed.clear();
-                        encode_internal_key(&mut zeroed, k.cf, k.user_key, 0, k.kind);
-                        writer.add(&zeroed, input.value())?;
-                    }
+                Decision::Tombstone => {
+                    let k = parse_input_key(key)?;
+                    rewritten.clear();
+                    encode_internal_key(&mut rewritten, k.cf, k.user_key, k.seq, ValueKind::Delete);
+                    writer.add(&rewritten, &[])?;
+                }
+                Decision::KeepAtSeqZero => {
+                    let k = parse_input_key(key)?;
+                    rewritten.clear();
+                    encode_internal_key(&mut rewritten, k.cf, k.user_key, 0, k.kind);
+                    writer.add(&rewritten, input.value())?;
                 }
                 _ => writer.add(key, input.value())?,
             }
@@ -309,6 +302,15 @@ impl<'c> Outputs<'_, 'c> {
 }
 
 /// The part of `t` inside `[lower, upper)` (bounds are `cf + user key`), if any.
+/// The parsed form of a key read from a compaction input (tables checked it on write).
+fn parse_input_key(key: &[u8]) -> Result<ParsedKey<'_>> {
+    ParsedKey::parse(key).ok_or_else(|| Error::Corruption {
+        file: String::new(),
+        offset: 0,
+        reason: "malformed key in compaction input".into(),
+    })
+}
+
 fn clip(t: &RangeTombstone, lower: Option<&[u8]>, upper: Option<&[u8]>) -> Option<RangeTombstone> {
     let with_cf = |k: &[u8]| {
         let mut v = vec![t.cf];

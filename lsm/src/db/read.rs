@@ -1,8 +1,9 @@
 //! The read path: point lookups, snapshots and iterators.
 //!
 //! A read captures, without taking the state lock, the published view — the memtable, the
-//! immutable memtables and the current version — and the sequence number it reads at. Sources are consulted newest first; the newest version of the key at or below the
-//! read sequence wins, unless a range tombstone from the same or a newer source covers it.
+//! immutable memtables and the current version — and the sequence number it reads at.
+//! Sources are consulted newest first; the newest version of the key at or below the read
+//! sequence wins, unless a range tombstone from the same or a newer source covers it.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -97,16 +98,12 @@ struct View {
 ///   prefix of the history that ends no earlier than the view's load, so it still holds
 ///   every write acknowledged before the read began (a write's memtable is published before
 ///   the write is inserted).
+///
+/// A registered snapshot's versions are kept by every flush and compaction, so any view serves
+/// its sequence number.
 fn capture(inner: &DbInner, snapshot: Option<&super::Snapshot>) -> View {
-    if let Some(s) = snapshot {
-        // A registered snapshot's versions are kept by every flush and compaction.
-        return View {
-            sources: inner.view.load_full(),
-            seq: s.seq,
-        };
-    }
     let sources = inner.view.load_full();
-    let seq = inner.visible_seq.load(Ordering::Acquire);
+    let seq = snapshot.map_or_else(|| inner.visible_seq.load(Ordering::Acquire), |s| s.seq);
     View { sources, seq }
 }
 

@@ -256,7 +256,7 @@ fn open_outputs(inner: &DbInner, numbers: impl Iterator<Item = u64>) -> Result<(
 /// listing and unlinks, which can take milliseconds for large files) runs after the lock is
 /// released.
 #[derive(Debug)]
-pub(super) struct Sweep {
+struct Sweep {
     /// Tables used by a version a reader may hold, or being written.
     live: HashSet<u64>,
     /// WALs below this number are fully in tables.
@@ -268,7 +268,7 @@ pub(super) struct Sweep {
 /// Decides what the sweep may delete: tables not live, WALs older than the log number,
 /// leftover temporary files. `None` after a failed write or sync, when what is durable is no
 /// longer known.
-pub(super) fn plan_sweep(state: &mut State) -> Option<Sweep> {
+fn plan_sweep(state: &mut State) -> Option<Sweep> {
     if state.bg_error.is_some() {
         return None;
     }
@@ -294,7 +294,7 @@ impl Sweep {
     /// Deletes what the plan allows; call it without the state lock. A file the plan called
     /// obsolete stays obsolete (file numbers are never reused and a dropped file never comes
     /// back), so running late, or twice, is safe. Errors only leave files behind.
-    pub(super) fn run(self, inner: &DbInner) {
+    fn run(self, inner: &DbInner) {
         let Ok(names) = inner.options.fs.list_dir(&inner.dir) else {
             return;
         };
