@@ -379,12 +379,19 @@ pub fn must_commit_err<E: Engine>(
     key_err(try_commit(s, key, start_ts, commit_ts).unwrap_err())
 }
 
-pub fn must_rollback<E: Engine>(s: &TestStore<E>, key: &[u8], start_ts: impl Into<TimeStamp>) {
+pub fn try_rollback<E: Engine>(
+    s: &TestStore<E>,
+    key: &[u8],
+    start_ts: impl Into<TimeStamp>,
+) -> Result<()> {
     let start_ts = ts(start_ts);
     s.run(start_ts, |txn, r| {
         rollback(txn, r, vec![Key::from_raw(key)], start_ts)
     })
-    .unwrap();
+}
+
+pub fn must_rollback<E: Engine>(s: &TestStore<E>, key: &[u8], start_ts: impl Into<TimeStamp>) {
+    try_rollback(s, key, start_ts).unwrap();
 }
 
 pub fn must_rollback_err<E: Engine>(
@@ -392,13 +399,7 @@ pub fn must_rollback_err<E: Engine>(
     key: &[u8],
     start_ts: impl Into<TimeStamp>,
 ) -> KeyError {
-    let start_ts = ts(start_ts);
-    key_err(
-        s.run(start_ts, |txn, r| {
-            rollback(txn, r, vec![Key::from_raw(key)], start_ts)
-        })
-        .unwrap_err(),
-    )
+    key_err(try_rollback(s, key, start_ts).unwrap_err())
 }
 
 pub fn try_cleanup<E: Engine>(
