@@ -266,12 +266,14 @@ impl<'c> Outputs<'_, 'c> {
 
     /// Whether to start a new output before `user` (a `cf + user key`).
     fn should_cut(&mut self, user: &[u8], grandparents: &[Arc<FileMeta>]) -> bool {
+        let mut crossed = false;
         while let Some(g) = grandparents.get(self.grandparent_index) {
             if cf_user_key(&g.largest) >= user {
                 break;
             }
             if self.writer.is_some() {
                 self.grandparent_overlap += g.size;
+                crossed = true;
             }
             self.grandparent_index += 1;
         }
@@ -279,8 +281,12 @@ impl<'c> Outputs<'_, 'c> {
             return false;
         };
         user.first() != Some(&self.writer_cf)
-            || w.estimated_size() >= self.ctx.target_file_size
-            || self.grandparent_overlap > 10 * self.ctx.target_file_size
+            || output_is_complete(
+                w.estimated_size(),
+                self.ctx.target_file_size,
+                self.grandparent_overlap,
+                crossed,
+            )
     }
 
     /// Finishes the open output; its share of the key space ends before `upper`.
@@ -303,6 +309,25 @@ impl<'c> Outputs<'_, 'c> {
 
 /// The part of `t` inside `[lower, upper)` (bounds are `cf + user key`), if any.
 /// The parsed form of a key read from a compaction input (tables checked it on write).
+/// Whether an output of `size` bytes, spanning `grandparent_overlap` bytes of the level below
+/// its own, ends before the next user key; `crossed_grandparent` says a file of that level
+/// ends between the two keys. Pure policy.
+///
+/// Besides the target size and LevelDB's cap on the bytes below an output, an output ends
+/// where a file of the level below ends, once it is an eighth of the target: each output then
+/// overlaps few files there, so moving it down later rewrites little of that level (RocksDB's
+/// `level_compaction_dynamic_file_size`); the floor keeps outputs from getting tiny.
+fn output_is_complete(
+    size: u64,
+    target: u64,
+    grandparent_overlap: u64,
+    crossed_grandparent: bool,
+) -> bool {
+    size >= target
+        || grandparent_overlap > 10 * target
+        || (crossed_grandparent && size >= target / 8)
+}
+
 fn parse_input_key(key: &[u8]) -> Result<ParsedKey<'_>> {
     ParsedKey::parse(key).ok_or_else(|| Error::Corruption {
         file: String::new(),
@@ -336,4 +361,28 @@ fn clip(t: &RangeTombstone, lower: Option<&[u8]>, upper: Option<&[u8]>) -> Optio
         end: Bytes::copy_from_slice(&end[1..]),
         seq: t.seq,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::output_is_complete;
+
+    #[test]
+    fn outputs_end_at_the_target_size_or_at_a_boundary_below_once_big_enough() {
+        assert!(output_is_complete(100, 100, 0, false));
+        assert!(!output_is_complete(99, 100, 0, false));
+        assert!(
+            output_is_complete(1, 100, 1001, false),
+            "LevelDB's overlap cap"
+        );
+        assert!(
+            output_is_complete(12, 100, 50, true),
+            "a file below ends here: cut"
+        );
+        assert!(
+            !output_is_complete(11, 100, 50, true),
+            "too small to cut yet"
+        );
+        assert!(!output_is_complete(50, 100, 50, false), "no boundary here");
+    }
 }

@@ -10,7 +10,8 @@
 //!   whose target fits within the base size: that is the *base level*, where L0 compacts to,
 //!   and the levels between L0 and it stay empty. This keeps about 90% of the data in the last level whatever its size, so
 //!   space amplification stays near 1.1.
-//! - A level's score is its bytes over its target; the highest score ≥ 1 is compacted.
+//! - A level's score is its bytes over its target, lowered while data waits above it (see
+//!   [`level_scores`]); the highest score ≥ 1 is compacted.
 //! - Within a level the file whose overlap with the next level is smallest relative to its own
 //!   size is chosen (least bytes rewritten per byte moved down); a file with no overlap is
 //!   moved by a manifest edit alone (a *trivial move*).
@@ -117,36 +118,79 @@ pub fn level_targets(version: &Version, options: &CompactionOptions) -> LevelTar
     LevelTargets { base_level, bytes }
 }
 
-/// Each level's score (index 0 is L0's file-count score).
+/// Scores above 1 are multiplied by this, leaving room to lower a level's priority (below)
+/// without ever dropping it under the threshold of 1 (RocksDB's `kScoreScale`).
+const SCORE_SCALE: f64 = 10.0;
+
+/// Each level's score (index 0 is L0's); a level is compacted when its score is at least 1,
+/// the highest score first.
+///
+/// Prioritisation (RocksDB's, for dynamic level bytes):
+/// - L0: its idle file count over the trigger, or, if larger, its bytes over the base level's
+///   (actual or target, whichever is larger) — so a big L0 moves down before the base level
+///   moves on.
+/// - A level over its target: its bytes over (target + the bytes about to come down into it
+///   from the levels above, their excess over their own targets, L0 counting whole). While
+///   much data waits above a level, compacting that level down is postponed: it would rewrite
+///   the level below now and again as soon as the waiting data arrives. Batching those
+///   arrivals is what keeps write amplification low under random writes.
 pub fn level_scores(
     version: &Version,
     options: &CompactionOptions,
     busy: &HashSet<u64>,
 ) -> [f64; NUM_LEVELS] {
     let targets = level_targets(version, options);
+    let idle_bytes = |level: usize| -> u64 {
+        version
+            .files(level)
+            .iter()
+            .filter(|f| !busy.contains(&f.number))
+            .map(|f| f.size)
+            .sum()
+    };
     let mut scores = [0.0; NUM_LEVELS];
     let idle_l0 = version
         .files(0)
         .iter()
         .filter(|f| !busy.contains(&f.number))
         .count();
-    scores[0] = idle_l0 as f64 / options.l0_trigger.max(1) as f64;
+    let l0_bytes = idle_bytes(0);
+    let mut l0 = idle_l0 as f64 / options.l0_trigger.max(1) as f64;
+    let base_target = targets.bytes[targets.base_level];
+    if idle_l0 > 0 && l0_bytes > base_target {
+        let base_bytes = version.level_bytes(targets.base_level).max(base_target);
+        l0 = l0.max(l0_bytes as f64 / base_bytes.max(1) as f64);
+    }
+    scores[0] = scale(l0);
+    // Bytes waiting above the level being scored (L0's not yet being compacted).
+    let mut incoming = l0_bytes as f64;
     // The last level's target is its own size: it never needs compacting into a level below.
     for (level, score) in scores.iter_mut().enumerate().take(NUM_LEVELS - 1).skip(1) {
-        let idle: u64 = version
-            .files(level)
-            .iter()
-            .filter(|f| !busy.contains(&f.number))
-            .map(|f| f.size)
-            .sum();
-        *score = match targets.bytes[level] {
+        let idle = idle_bytes(level);
+        let target = targets.bytes[level];
+        *score = if target == 0 {
             // A level above the base level should be empty: move anything there down.
-            0 if idle > 0 => 1.0 + idle as f64,
-            0 => 0.0,
-            t => idle as f64 / t as f64,
+            if idle > 0 {
+                SCORE_SCALE * (1.0 + idle as f64)
+            } else {
+                0.0
+            }
+        } else if idle < target {
+            idle as f64 / target as f64
+        } else {
+            SCORE_SCALE * idle as f64 / (target as f64 + incoming)
         };
+        incoming += version.level_bytes(level).saturating_sub(target) as f64;
     }
     scores
+}
+
+fn scale(score: f64) -> f64 {
+    if score > 1.0 {
+        score * SCORE_SCALE
+    } else {
+        score
+    }
 }
 
 /// Bytes compactions would have to rewrite to bring every level back within its target: each
@@ -360,6 +404,38 @@ mod tests {
         let touching = l0(&[(30, 39), (0, 9), (19, 29), (10, 19)]);
         let task = pick_compaction(&touching, &opts(), &HashSet::new()).unwrap();
         assert!(!task.is_trivial_move());
+    }
+
+    #[test]
+    fn a_level_over_target_waits_while_more_data_waits_above_it() {
+        // L6 9_000 → L5 is the base level with target 900; L5 holds 1_500 (over target).
+        let mut files: Vec<(u32, FileMeta)> =
+            (1..=4).map(|n| (0, meta(n, 0, 100, 1_000))).collect();
+        files.push((5, meta(10, 0, 100, 1_500)));
+        files.push((6, meta(11, 0, 100, 9_000)));
+        let v = Version::default()
+            .apply(&VersionEdit {
+                new_files: files,
+                ..VersionEdit::default()
+            })
+            .unwrap();
+        let scores = level_scores(&v, &opts(), &HashSet::new());
+        assert!(
+            scores[0] > scores[5],
+            "L0's 4_000 bytes go down before L5 moves on: {scores:?}"
+        );
+        assert!(scores[5] >= 1.0, "L5 stays eligible: {scores:?}");
+        let task = pick_compaction(&v, &opts(), &HashSet::new()).unwrap();
+        assert_eq!((task.level, task.output_level), (0, 5));
+        // With L0 gone, nothing is waiting: L5 moves down.
+        let drained = v
+            .apply(&VersionEdit {
+                deleted_files: (1..=4).map(|n| (0, n)).collect(),
+                ..VersionEdit::default()
+            })
+            .unwrap();
+        let task = pick_compaction(&drained, &opts(), &HashSet::new()).unwrap();
+        assert_eq!((task.level, task.output_level), (5, 6));
     }
 
     #[test]
