@@ -12,9 +12,13 @@
 //! 3. Loops (lock waits, retries) are bounded by [`ClientConfig::give_up_after`]; past it a
 //!    call fails with [`ClientError::Stuck`], which a test reports as a liveness bug.
 //! 4. While it waits, a transaction whose primary holds its lock heart-beats it, so its TTL
-//!    runs out only if its client stops (or stalls longer than the TTL): contract 2 rests
-//!    on this, since a resolver may remove the pessimistic locks of an expired transaction
-//!    without a trace, and a later lock request of ours would not notice.
+//!    runs out only if its client stops (or stalls longer than the TTL). Contract 2 does not
+//!    rest on this: a resolver may remove the pessimistic locks of an expired transaction
+//!    without a trace, and a second lock request would then succeed at a newer
+//!    for_update_ts without noticing the writes in between — so a key is locked once per
+//!    transaction (as client-go's lock cache does), its first locked read answers later
+//!    reads for update, and a lost lock surfaces at prewrite as `PessimisticLockNotFound`
+//!    (`Aborted`). Heart beats only keep slow transactions from being aborted.
 //!
 //! Concurrency: `Client` is cheap to clone and shared by tasks; a `Txn` belongs to one task.
 
@@ -191,6 +195,7 @@ impl<E: Engine> Client<E> {
             for_update_ts: TimeStamp::zero(),
             primary: None,
             locked: BTreeSet::new(),
+            locked_values: BTreeMap::new(),
             writes: BTreeMap::new(),
             bypass: Vec::new(),
             primary_locked: false,
@@ -216,6 +221,9 @@ pub struct Txn<E: Engine> {
     pub(super) primary: Option<Vec<u8>>,
     /// Keys holding our pessimistic lock.
     pub(super) locked: BTreeSet<Vec<u8>>,
+    /// The values read when keys were locked with their value (contract 2: never locked
+    /// twice, so later reads for update answer from here).
+    pub(super) locked_values: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Buffered writes: `Some` puts, `None` deletes.
     pub(super) writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Transactions whose locks our reads may pass (their min_commit_ts is above us).

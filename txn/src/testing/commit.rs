@@ -33,14 +33,17 @@ pub struct Abandoned {
 }
 
 impl<E: Engine> Txn<E> {
-    /// Commits (module docs); answers the commit ts, or `None` for a transaction that wrote
-    /// nothing (its locks are released).
+    /// Commits (module docs); answers the commit ts, or `None` for a transaction that
+    /// neither wrote nor locked anything.
+    ///
+    /// A pessimistic transaction that only read for update still commits its locks as
+    /// `Lock` records (as client-go does): that prewrite is what proves its locks were
+    /// never lost, so that its locked reads hold at one ts (contract 2 of `client`).
     ///
     /// # Errors
     /// `Aborted` (nothing committed), `Stuck`, `Storage`.
     pub async fn commit(mut self) -> Result<Option<TimeStamp>, ClientError> {
-        if self.writes.is_empty() {
-            self.rollback().await?;
+        if self.writes.is_empty() && self.locked.is_empty() {
             return Ok(None);
         }
         let (props, mutations) = self.prepare().await?;
@@ -89,10 +92,9 @@ impl<E: Engine> Txn<E> {
                 .collect();
             self.lock_keys(&unlocked, false).await?;
         }
-        let primary = self
-            .primary
-            .clone()
-            .ok_or_else(|| Error::Internal("a transaction with writes has a primary".into()))?;
+        let primary = self.primary.clone().ok_or_else(|| {
+            Error::Internal("a transaction with writes or locks has a primary".into())
+        })?;
         let action = if self.flavour.pessimistic {
             PessimisticAction::DoPessimisticCheck
         } else {

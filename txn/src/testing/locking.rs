@@ -39,8 +39,38 @@ impl<E: Engine> Txn<E> {
     }
 
     /// Takes our pessimistic lock on `keys` (module docs of `get_for_update`); with
-    /// `need_value`, answers their values at the for_update_ts that succeeded.
+    /// `need_value`, answers their values at the for_update_ts that succeeded. Keys we
+    /// already hold are not locked again (contract 4 of `client`): their value is the one
+    /// read when they were locked. REQUIRES: with `need_value`, every key already held was
+    /// locked with its value.
     pub(super) async fn lock_keys(
+        &mut self,
+        keys: &[Vec<u8>],
+        need_value: bool,
+    ) -> Result<Vec<Option<Vec<u8>>>, ClientError> {
+        let fresh: Vec<Vec<u8>> = keys
+            .iter()
+            .filter(|k| !self.locked.contains(*k))
+            .cloned()
+            .collect();
+        let values = self.lock_fresh_keys(&fresh, need_value).await?;
+        if need_value {
+            for (k, v) in fresh.into_iter().zip(values) {
+                self.locked_values.insert(k, v);
+            }
+        }
+        Ok(keys
+            .iter()
+            .map(|k| match self.locked_values.get(k) {
+                Some(v) => v.clone(),
+                None if need_value => panic!("{k:?} was locked without its value"),
+                None => None,
+            })
+            .collect())
+    }
+
+    /// Locks `keys`, none of which we hold (see `lock_keys`).
+    async fn lock_fresh_keys(
         &mut self,
         keys: &[Vec<u8>],
         need_value: bool,
@@ -141,6 +171,7 @@ impl<E: Engine> Txn<E> {
     /// Storage errors.
     pub async fn rollback(&mut self) -> Result<(), ClientError> {
         if !self.locked.is_empty() {
+            self.locked_values.clear();
             let keys: Vec<Vec<u8>> = std::mem::take(&mut self.locked).into_iter().collect();
             self.client
                 .storage
