@@ -26,7 +26,8 @@
 //!   detection) and per-key FIFO waiter queues, joined in [`LockWaitManager`].
 //! - `gc_filter`: [`GcCompactionFilterFactory`], the `gc` policy inside LSM compactions.
 //! - [`testing`] (feature `test-util`): a synchronous harness running actions against an
-//!   engine, and TiKV-style `must_*` helpers.
+//!   engine, TiKV-style `must_*` helpers, and a Percolator client with a timestamp oracle
+//!   and lock resolution (`testing::Client`) plus a history recorder for isolation checks.
 
 pub mod actions;
 mod commands;

@@ -1,13 +1,32 @@
-//! A synchronous harness that runs actions against an [`Engine`], and TiKV-style `must_*`
-//! helpers over it (TiKV's `storage::txn::tests` and `mvcc::tests`). Behind the `test-util`
-//! feature.
+//! Test support behind the `test-util` feature.
 //!
-//! [`TestStore::run`] takes a snapshot, runs one action into a fresh `MvccTxn`, and writes
-//! the buffer as one batch only if the action succeeded — what a command will do, minus
-//! latches. Helpers panic with context on any unexpected outcome; `*_err` helpers return the
-//! [`KeyError`] so tests can check every field.
+//! - This file: a synchronous harness that runs actions against an [`Engine`], and
+//!   TiKV-style `must_*` helpers over it (TiKV's `storage::txn::tests` and `mvcc::tests`).
+//!   [`TestStore::run`] takes a snapshot, runs one action into a fresh `MvccTxn`, and writes
+//!   the buffer as one batch only if the action succeeded — what a command will do, minus
+//!   latches. Helpers panic with context on any unexpected outcome; `*_err` helpers return
+//!   the [`KeyError`] so tests can check every field.
+//! - [`client`], `locking`, `resolver`, `commit`: a Percolator client over [`crate::TxnStorage`]
+//!   ([`Client`], [`Txn`]) with lock resolution and every commit flavour, fed by the
+//!   timestamp [`Oracle`] (`oracle`), for concurrency tests and benchmarks.
+//! - [`history`]: recording transaction histories for an isolation checker; `rng`: a
+//!   seeded generator.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+pub mod client;
+mod commit;
+pub mod history;
+mod locking;
+mod oracle;
+mod resolver;
+mod rng;
+
+pub use client::{Client, ClientConfig, ClientError, ClientStats, Flavour, Protocol, Txn};
+pub use commit::Abandoned;
+pub use history::{Completion, History, HistoryStats, Op};
+pub use oracle::Oracle;
+pub use rng::Rng;
 
 use mvcc::{Key, Lock, LsmEngine, MvccReader, MvccTxn, PointGetter, ReadOptions, TimeStamp};
 use mvcc::{Write, WriteType};
