@@ -88,6 +88,12 @@ pub fn run(args: TxnArgs) -> Result<()> {
         client::MAX_ATTEMPTS
     ));
     say(&format!("Workloads:  {}", args.workloads));
+    if args.engine == TxnEngine::Memory && list.iter().any(|w| w.writes()) {
+        say(
+            "Warning:    the memory engine copies its maps on writes under concurrent \
+             snapshots; write figures measure that copy (see --help)",
+        );
+    }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(runtime_threads(&args))

@@ -13,7 +13,10 @@ use crate::settings::Output;
 pub enum TxnEngine {
     /// Strata's LSM (`lsm::Db` → `mvcc::LsmEngine` → `txn::LocalEngine`) on `--db`.
     Local,
-    /// The in-memory engine (`txn::MemoryEngine`): the transaction layer's own cost.
+    /// The in-memory engine (`txn::MemoryEngine`), for tests and read workloads: it copies
+    /// its maps on a write while any snapshot is alive, so under concurrent tasks a write
+    /// costs O(versions stored) and write figures measure that copy, not the transaction
+    /// layer.
     Memory,
 }
 
