@@ -12,6 +12,9 @@ pub enum Error {
     /// fjall failed.
     #[error("fjall: {0}")]
     Fjall(#[from] fjall::Error),
+    /// Strata's transaction layer failed (not a conflict: those are retried and counted).
+    #[error("txn: {0}")]
+    Txn(#[from] txn::Error),
     /// RocksDB failed (its error is a message).
     #[error("rocksdb: {0}")]
     RocksDb(String),

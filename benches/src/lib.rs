@@ -1,5 +1,6 @@
 //! Strata's benchmarks: the criterion micro-benchmarks (`benches/`) and `strata-bench`, the
-//! side-by-side engine benchmark in db_bench's style.
+//! side-by-side engine benchmark in db_bench's style (`engine`) and the transaction
+//! benchmark (`txn`: transactions per second through the transaction layer, see [`txn`]).
 //!
 //! `strata-bench engine --engine all` runs each engine in a child process of its own on a
 //! fresh directory, so its CPU time, bytes written and peak RSS are its own, then prints a
@@ -13,4 +14,5 @@ pub mod procstat;
 pub mod report;
 pub mod run;
 pub mod settings;
+pub mod txn;
 pub mod workload;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use strata_benches::run::{run, run_child_from};
 use strata_benches::settings::EngineArgs;
+use strata_benches::txn::TxnArgs;
 
 #[derive(Parser)]
 #[command(version, about = "Strata's storage benchmarks")]
@@ -18,6 +19,8 @@ struct Cli {
 enum Cmd {
     /// db_bench-style workloads against Strata, RocksDB and fjall, side by side.
     Engine(Box<EngineArgs>),
+    /// Transactions per second through Strata's transaction layer, in process.
+    Txn(Box<TxnArgs>),
     /// Internal: one engine's run in a child process of `engine --engine all`.
     #[command(hide = true)]
     EngineChild { args_file: PathBuf },
@@ -28,6 +31,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Cmd::Engine(args) => run(*args),
         Cmd::EngineChild { args_file } => run_child_from(&args_file),
+        Cmd::Txn(args) => strata_benches::txn::run(*args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
