@@ -37,7 +37,7 @@ async fn scenario<E: Engine>(storage: TxnStorage<E>) {
     let s = bench.storage();
     let preload = bench.preload().await.unwrap();
     assert_eq!(preload.txns, KEYS.div_ceil(100));
-    let read_ts = bench.oracle().next();
+    let read_ts = bench.oracle().now();
     let mut key = Vec::new();
     for n in 0..KEYS {
         make_key(n, 16, &mut key);
@@ -68,7 +68,7 @@ async fn scenario<E: Engine>(storage: TxnStorage<E>) {
         }
         let last = r.last_committed.expect("a write workload commits");
         assert_eq!(last.keys.len(), workload.keys(), "{workload}");
-        let later = bench.oracle().next();
+        let later = bench.oracle().now();
         let before = TimeStamp::new(last.commit_ts.into_inner() - 1);
         for (k, v) in last.keys.iter().zip(&last.values) {
             // The value names the attempt that wrote it.

@@ -25,9 +25,10 @@
 //! - [`lock_wait`]: waiting for pessimistic locks — the pure `WaitForGraph` (deadlock
 //!   detection) and per-key FIFO waiter queues, joined in [`LockWaitManager`].
 //! - `gc_filter`: [`GcCompactionFilterFactory`], the `gc` policy inside LSM compactions.
+//! - `oracle`: [`Oracle`], a strictly increasing timestamp source in TiKV's layout (PD's TSO
+//!   in one process).
 //! - [`testing`] (feature `test-util`): a synchronous harness running actions against an
-//!   engine, TiKV-style `must_*` helpers, and a Percolator client with a timestamp oracle
-//!   and lock resolution (`testing::Client`) plus a history recorder for isolation checks.
+//!   engine, TiKV-style `must_*` helpers, and a Percolator client with lock resolution (`testing::Client`) plus a history recorder for isolation checks.
 
 pub mod actions;
 mod commands;
@@ -38,6 +39,7 @@ mod gc_filter;
 mod key_error;
 mod latch;
 pub mod lock_wait;
+mod oracle;
 mod raw;
 #[cfg(any(test, feature = "test-util"))]
 pub mod testing;
@@ -55,6 +57,7 @@ pub use key_error::{
 };
 pub use latch::{LatchGuard, Latches, DEFAULT_LATCH_SLOTS};
 pub use lock_wait::{key_hash, LockWaitManager};
+pub use oracle::Oracle;
 pub use raw::{
     keyspace_end, ApiVersion, CasResult, Checksum, Clock, KeyRange, KvPair, ManualClock,
     RawStorage, RawTtlFilter, SystemClock, KEYSPACE_PREFIX_LEN, RAW_KEY_PREFIX, TXN_KEY_PREFIX,

@@ -17,11 +17,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use txn::{Engine, TxnStorage};
 
 use super::client::{Client, CommittedTxn, KeySpace, TxnOutcome};
-use super::oracle::Oracle;
 use super::report::TxnResult;
 use super::workload::TxnWorkload;
 use crate::error::{Error, Result};
 use crate::procstat::ProcSample;
+use txn::Oracle;
 
 /// Consecutive keys per preload transaction.
 pub const PRELOAD_KEYS_PER_TXN: u64 = 100;

@@ -36,10 +36,10 @@ use txn::actions::acquire_pessimistic_lock::AcquirePessimisticLockRequest;
 use txn::actions::mutation::{Mutation, PessimisticAction, TxnKind, TxnProps};
 use txn::{Engine, KeyError, PrewriteRequest, ReadOptions, TxnStorage};
 
-use super::oracle::Oracle;
 use super::workload::TxnWorkload;
 use crate::error::Result;
 use crate::workload::{make_key, ValueSource};
+use txn::Oracle;
 
 /// Tries per transaction before it counts as aborted.
 pub const MAX_ATTEMPTS: u32 = 64;
@@ -149,7 +149,7 @@ impl<E: Engine> Client<E> {
 
     async fn optimistic(&mut self, keys: Vec<Vec<u8>>) -> Result<TxnOutcome> {
         let mut out = TxnOutcome::default();
-        let mut start_ts = self.oracle.next();
+        let mut start_ts = self.oracle.now();
         let mut values = self.values_for(keys.len(), start_ts);
         for attempt in 1..=MAX_ATTEMPTS {
             let props = TxnProps::optimistic(&keys[0], start_ts, LOCK_TTL_MS);
@@ -176,7 +176,7 @@ impl<E: Engine> Client<E> {
             if conflict {
                 // Rule 1: roll back and start over.
                 self.storage.batch_rollback(&keys, start_ts).await?;
-                start_ts = self.oracle.next();
+                start_ts = self.oracle.now();
                 values = self.values_for(keys.len(), start_ts);
             } else {
                 // The holder is between its prewrite and its commit: give it time.
@@ -190,7 +190,7 @@ impl<E: Engine> Client<E> {
 
     async fn pessimistic(&mut self, keys: Vec<Vec<u8>>) -> Result<TxnOutcome> {
         let mut out = TxnOutcome::default();
-        let start_ts = self.oracle.next();
+        let start_ts = self.oracle.now();
         let mut for_update_ts = start_ts;
         let mut locked = false;
         for _ in 1..=MAX_ATTEMPTS {
@@ -221,7 +221,7 @@ impl<E: Engine> Client<E> {
                         | KeyError::Deadlock { .. },
                     ) => {
                         out.retries += 1;
-                        for_update_ts = self.oracle.next();
+                        for_update_ts = self.oracle.now();
                     }
                     _ => return Err(e.into()),
                 },
@@ -252,7 +252,7 @@ impl<E: Engine> Client<E> {
         values: Vec<Vec<u8>>,
         start_ts: TimeStamp,
     ) -> Result<CommittedTxn> {
-        let commit_ts = self.oracle.next();
+        let commit_ts = self.oracle.now();
         self.storage.commit(&keys, start_ts, commit_ts).await?;
         Ok(CommittedTxn {
             keys,
@@ -267,7 +267,7 @@ impl<E: Engine> Client<E> {
         for key in keys {
             let value = self
                 .storage
-                .get(key, self.oracle.next(), ReadOptions::default())
+                .get(key, self.oracle.now(), ReadOptions::default())
                 .await?;
             out.found += u64::from(value.is_some());
             out.bytes += (key.len() + value.map_or(0, |v| v.len())) as u64;
@@ -279,7 +279,7 @@ impl<E: Engine> Client<E> {
         let mut out = TxnOutcome::default();
         let pairs = self
             .storage
-            .batch_get(keys, self.oracle.next(), ReadOptions::default())
+            .batch_get(keys, self.oracle.now(), ReadOptions::default())
             .await?;
         for pair in pairs {
             match pair.value {

@@ -6,7 +6,7 @@
 //! transactions of 100 consecutive keys), then run each workload in turn with `--threads`
 //! client tasks on a tokio runtime, each task repeating one transaction on keys drawn
 //! uniformly until `--txns` or `--duration`. Timestamps come from an in-process oracle with
-//! TiKV's layout ([`oracle`]); how each transaction talks to the storage, and how conflicts
+//! TiKV's layout ([`txn::Oracle`]); how each transaction talks to the storage, and how conflicts
 //! are retried and counted, is in [`client`].
 //!
 //! - `settings`: the flags ([`TxnArgs`]).
@@ -17,7 +17,6 @@
 
 pub mod bench;
 pub mod client;
-pub mod oracle;
 pub mod report;
 mod settings;
 pub mod workload;

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 
 use mvcc::{TimeStamp, TsSet};
 
-use super::oracle::Oracle;
+use crate::oracle::Oracle;
 use crate::{Engine, Error, KeyError, ReadOptions, TxnStorage};
 
 /// How a transaction commits.

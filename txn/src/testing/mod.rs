@@ -8,7 +8,7 @@
 //!   the [`KeyError`] so tests can check every field.
 //! - [`client`], `locking`, `resolver`, `commit`: a Percolator client over [`crate::TxnStorage`]
 //!   ([`Client`], [`Txn`]) with lock resolution and every commit flavour, fed by the
-//!   timestamp [`Oracle`] (`oracle`), for concurrency tests and benchmarks.
+//!   timestamp [`Oracle`] (`crate::oracle`), for concurrency tests and benchmarks.
 //! - [`history`]: recording transaction histories for an isolation checker; `rng`: a
 //!   seeded generator.
 
@@ -18,14 +18,13 @@ pub mod client;
 mod commit;
 pub mod history;
 mod locking;
-mod oracle;
 mod resolver;
 mod rng;
 
+pub use crate::oracle::Oracle;
 pub use client::{Client, ClientConfig, ClientError, ClientStats, Flavour, Protocol, Txn};
 pub use commit::Abandoned;
 pub use history::{Completion, History, HistoryStats, Op};
-pub use oracle::Oracle;
 pub use rng::Rng;
 
 use mvcc::{Key, Lock, LsmEngine, MvccReader, MvccTxn, PointGetter, ReadOptions, TimeStamp};

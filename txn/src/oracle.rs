@@ -1,4 +1,5 @@
-//! A timestamp oracle for tests: PD's TSO in one process.
+//! A timestamp oracle: PD's TSO in one process (the test client, the transaction benchmark,
+//! and a single-node store's embedded PD).
 //!
 //! Invariants:
 //! 1. Every timestamp handed out is larger than every one handed out before (strictly
