@@ -193,13 +193,7 @@ async fn bank<E: Engine>(env: cmd_common::Env<E>, seed: u64) {
 }
 
 fn seed() -> u64 {
-    std::env::var("STRATA_BANK_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-            now.unwrap().as_nanos() as u64
-        })
+    Rng::seed_from_env("STRATA_BANK_SEED")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -248,13 +248,7 @@ fn read_then_written(ops: &[Op], i: usize, key: u64) -> bool {
 }
 
 fn seed() -> u64 {
-    std::env::var("STRATA_SI_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
-            now.unwrap().as_nanos() as u64
-        })
+    Rng::seed_from_env("STRATA_SI_SEED")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
