@@ -307,6 +307,15 @@ mod tests {
         }
     }
 
+    /// `v` with `files` added (level, meta).
+    fn with_files(v: &Version, files: Vec<(u32, FileMeta)>) -> Version {
+        v.apply(&VersionEdit {
+            new_files: files,
+            ..VersionEdit::default()
+        })
+        .unwrap()
+    }
+
     fn opts() -> CompactionOptions {
         CompactionOptions {
             l0_trigger: 4,
@@ -318,12 +327,7 @@ mod tests {
 
     #[test]
     fn targets_grow_from_the_bottom() {
-        let v = Version::default()
-            .apply(&VersionEdit {
-                new_files: vec![(6, meta(1, 0, 10, 50_000))],
-                ..VersionEdit::default()
-            })
-            .unwrap();
+        let v = with_files(&Version::default(), vec![(6, meta(1, 0, 10, 50_000))]);
         let t = level_targets(&v, &opts());
         assert_eq!(t.bytes[6], 50_000);
         assert_eq!(t.bytes[5], 5_000);
@@ -341,12 +345,7 @@ mod tests {
         let mut files: Vec<(u32, FileMeta)> = (1..=4).map(|n| (0, meta(n, 0, 100, 10))).collect();
         files.push((6, meta(10, 50, 60, 10)));
         files.push((6, meta(11, 200, 300, 10)));
-        let v = Version::default()
-            .apply(&VersionEdit {
-                new_files: files,
-                ..VersionEdit::default()
-            })
-            .unwrap();
+        let v = with_files(&Version::default(), files);
         let task = pick_compaction(&v, &opts(), &HashSet::new()).unwrap();
         assert_eq!((task.level, task.output_level), (0, 6));
         assert_eq!(task.inputs.len(), 4);
@@ -367,12 +366,7 @@ mod tests {
             (6, meta(3, 0, 10, 40_000)),
         ];
         files.push((6, meta(4, 100, 200, 10_000)));
-        let v = Version::default()
-            .apply(&VersionEdit {
-                new_files: files,
-                ..VersionEdit::default()
-            })
-            .unwrap();
+        let v = with_files(&Version::default(), files);
         let task = pick_compaction(&v, &opts(), &HashSet::new()).unwrap();
         assert_eq!(task.level, 5);
         assert_eq!(task.inputs[0].number, 2);
@@ -389,12 +383,7 @@ mod tests {
                 .zip(1..)
                 .map(|(&(lo, hi), n)| (0, meta(n, lo, hi, 100)))
                 .collect();
-            Version::default()
-                .apply(&VersionEdit {
-                    new_files: files,
-                    ..VersionEdit::default()
-                })
-                .unwrap()
+            with_files(&Version::default(), files)
         };
         let sequential = l0(&[(30, 39), (0, 9), (20, 29), (10, 19)]);
         let task = pick_compaction(&sequential, &opts(), &HashSet::new()).unwrap();
@@ -413,12 +402,7 @@ mod tests {
             (1..=4).map(|n| (0, meta(n, 0, 100, 1_000))).collect();
         files.push((5, meta(10, 0, 100, 1_500)));
         files.push((6, meta(11, 0, 100, 9_000)));
-        let v = Version::default()
-            .apply(&VersionEdit {
-                new_files: files,
-                ..VersionEdit::default()
-            })
-            .unwrap();
+        let v = with_files(&Version::default(), files);
         let scores = level_scores(&v, &opts(), &HashSet::new());
         assert!(
             scores[0] > scores[5],
@@ -443,23 +427,13 @@ mod tests {
         let mut files: Vec<(u32, FileMeta)> = (1..=3).map(|n| (0, meta(n, 0, 10, 100))).collect();
         files.push((6, meta(10, 0, 10, 50_000)));
         files.push((5, meta(11, 0, 10, 7_000))); // target 5_000
-        let v = Version::default()
-            .apply(&VersionEdit {
-                new_files: files,
-                ..VersionEdit::default()
-            })
-            .unwrap();
+        let v = with_files(&Version::default(), files);
         assert_eq!(
             pending_compaction_bytes(&v, &opts()),
             2_000,
             "L0 below its trigger"
         );
-        let v = v
-            .apply(&VersionEdit {
-                new_files: vec![(0, meta(4, 0, 10, 100))],
-                ..VersionEdit::default()
-            })
-            .unwrap();
+        let v = with_files(&v, vec![(0, meta(4, 0, 10, 100))]);
         assert_eq!(pending_compaction_bytes(&v, &opts()), 2_400);
     }
 
@@ -479,12 +453,7 @@ mod tests {
             let lo = (x % 10_000) as u32;
             let flush = meta(next, lo, lo + 500, 50);
             next += 1;
-            v = v
-                .apply(&VersionEdit {
-                    new_files: vec![(0, flush)],
-                    ..VersionEdit::default()
-                })
-                .unwrap();
+            v = with_files(&v, vec![(0, flush)]);
             while let Some(task) = pick_compaction(&v, &o, &HashSet::new()) {
                 let bytes: u64 = task.all_inputs().map(|f| f.size).sum();
                 let (lo, hi) = user_range(&task.all_inputs().cloned().collect::<Vec<_>>()).unwrap();

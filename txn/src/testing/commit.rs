@@ -84,13 +84,9 @@ impl<E: Engine> Txn<E> {
         &mut self,
     ) -> Result<(TxnProps, Vec<(Mutation, PessimisticAction)>), ClientError> {
         if self.flavour.pessimistic {
-            let unlocked: Vec<Vec<u8>> = self
-                .writes
-                .keys()
-                .filter(|k| !self.locked.contains(*k))
-                .cloned()
-                .collect();
-            self.lock_keys(&unlocked, false).await?;
+            // `lock_keys` skips the keys already held.
+            let written: Vec<Vec<u8>> = self.writes.keys().cloned().collect();
+            self.lock_keys(&written, false).await?;
         }
         let primary = self.primary.clone().ok_or_else(|| {
             Error::Internal("a transaction with writes or locks has a primary".into())
