@@ -32,8 +32,8 @@ mod point_getter;
 mod read_options;
 mod reader;
 mod scanner;
-#[cfg(test)]
-mod testing;
+#[cfg(any(test, feature = "test-util"))]
+pub mod testing;
 mod timestamp;
 mod txn;
 mod write;

@@ -7,8 +7,7 @@ use std::sync::Arc;
 
 use mvcc::{
     make_rollback, Key, Lock, LsmEngine, MemEngine, Modify, MvccReader, MvccTxn, PointGetter,
-    ReadOptions, Result, ScanOptions, Scanner, Snapshot, TimeStamp, Write, WriteType,
-    SHORT_VALUE_MAX_LEN,
+    ReadOptions, Result, ScanOptions, Scanner, Snapshot, TimeStamp, Write,
 };
 
 /// An engine under test.
@@ -72,29 +71,13 @@ pub fn engines() -> Vec<Box<dyn TestEngine>> {
     vec![Box::new(MemEngine::new()), Box::new(lsm_engine())]
 }
 
-/// A value too long to inline.
-pub fn long(tag: &str) -> Vec<u8> {
-    let mut v = tag.as_bytes().to_vec();
-    v.resize(SHORT_VALUE_MAX_LEN + 1, b'.');
-    v
-}
+// Not every scenario uses it.
+#[allow(unused_imports)]
+pub use mvcc::testing::long;
 
 /// Commits a Put (`Some`) or Delete (`None`) of `key` by the txn `start`, at `commit`.
 pub fn must_commit(e: &dyn TestEngine, key: &[u8], value: Option<&[u8]>, start: u64, commit: u64) {
-    let k = Key::from_raw(key);
-    let mut txn = MvccTxn::new(start.into());
-    let write = match value {
-        Some(v) if v.len() <= SHORT_VALUE_MAX_LEN => {
-            Write::new(WriteType::Put, start.into(), Some(v.to_vec()))
-        }
-        Some(v) => {
-            txn.put_value(k.clone(), start.into(), v.to_vec());
-            Write::new(WriteType::Put, start.into(), None)
-        }
-        None => Write::new(WriteType::Delete, start.into(), None),
-    };
-    txn.put_write(k, commit.into(), &write);
-    e.apply(txn.into_modifies());
+    e.apply(mvcc::testing::committed(key, value, start, commit));
 }
 
 /// Writes any record at `key + ts`.
