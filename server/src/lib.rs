@@ -6,6 +6,7 @@
 //! - `error`: the crate's [`Error`].
 //! - `metrics`: Prometheus metrics under TiKV's names.
 
+pub mod config;
 mod error;
 pub mod metrics;
 pub mod proto;
