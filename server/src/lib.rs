@@ -5,10 +5,17 @@
 //! - `proto`: the generated kvproto subset (wire types stay inside this crate).
 //! - `error`: the crate's [`Error`].
 //! - `metrics`: Prometheus metrics under TiKV's names.
+//! - `region`: the regions this node serves and the context checks (pure).
+//! - `node`: a node — storage, KV service, embedded PD, joining the cluster, heartbeats,
+//!   splits; `node/meta.rs` (identity and regions on disk), `node/pd_client.rs`.
+//! - `kv`: the KV service (`tikvpb.Tikv`): handlers, conversions, error mapping.
 
 pub mod config;
 mod error;
+pub mod kv;
 pub mod metrics;
+pub mod node;
 pub mod proto;
+pub mod region;
 
 pub use error::{Error, Result};

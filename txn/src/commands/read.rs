@@ -79,7 +79,9 @@ impl<E: Engine> TxnStorage<E> {
     /// `KeyIsLocked` (as data) for a blocking lock still in memory; engine or corruption
     /// errors.
     pub async fn scan(&self, req: ScanRequest) -> Result<Vec<TxnKvPair>> {
-        let start = Some(Key::from_raw(&req.start_key));
+        // As TiKV (`from_raw_maybe_unbounded`): an empty start key is unbounded — for a
+        // reverse scan, the upper bound.
+        let start = (!req.start_key.is_empty()).then(|| Key::from_raw(&req.start_key));
         let end = req.end_key.as_deref().map(Key::from_raw);
         // TiKV swaps the keys of a reverse scan: the start key is then the upper bound.
         let (lower, upper) = if req.reverse {

@@ -43,7 +43,7 @@ pub struct TxnKvPair {
 #[derive(Debug, Clone, Default)]
 pub struct ScanRequest {
     /// Where the scan begins: the first key (inclusive) forward; the upper bound
-    /// (exclusive) in reverse, as TiKV's `start_key`.
+    /// (exclusive) in reverse, as TiKV's `start_key`. Empty: unbounded.
     pub start_key: Vec<u8>,
     /// Where it ends (`None`: unbounded): exclusive forward, inclusive in reverse.
     pub end_key: Option<Vec<u8>>,

@@ -1,0 +1,14 @@
+//! Transactions through the unchanged `tikv-client` against a node in API V1: every commit
+//! protocol, conflicts, scans.
+
+mod common;
+
+use txn::ApiVersion;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn transactions_through_tikv_client_api_v1() {
+    let t = common::TestNode::start(ApiVersion::V1).await;
+    let client = t.txn(ApiVersion::V1).await;
+    common::transactions::run(&client).await;
+    t.node.shutdown().await.unwrap();
+}
