@@ -5,10 +5,12 @@
 //! - `proto`: the generated kvproto subset (wire types stay inside this crate).
 //! - `error`: the crate's [`Error`].
 //! - `metrics`: Prometheus metrics under TiKV's names.
+//! - `pd`: the embedded placement driver ([`pd::PdServer`], [`pd::serve`]).
 
 pub mod config;
 mod error;
 pub mod metrics;
+pub mod pd;
 pub mod proto;
 
 pub use error::{Error, Result};
