@@ -9,12 +9,14 @@
 //! - `node`: a node — storage, KV service, embedded PD, joining the cluster, heartbeats,
 //!   splits; `node/meta.rs` (identity and regions on disk), `node/pd_client.rs`.
 //! - `kv`: the KV service (`tikvpb.Tikv`): handlers, conversions, error mapping.
+//! - `pd`: the embedded placement driver ([`pd::PdServer`], [`pd::serve`]).
 
 pub mod config;
 mod error;
 pub mod kv;
 pub mod metrics;
 pub mod node;
+pub mod pd;
 pub mod proto;
 pub mod region;
 
