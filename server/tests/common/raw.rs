@@ -41,22 +41,30 @@ pub async fn run(client: &RawClient) {
     let fwd = client.scan(k(10)..k(20), 5).await.unwrap();
     let keys: Vec<Vec<u8>> = fwd.iter().map(|p| p.key().clone().into()).collect();
     assert_eq!(keys, (10..15).map(k).collect::<Vec<_>>());
-    let all = client.scan(k(0)..k(1000), 100).await.unwrap();
-    assert_eq!(all.len(), 48);
+    // tikv-client 0.4 restarts a raw scan from the first region when the last region ends
+    // before the limit is filled (its loop compares the range end with the last region's
+    // empty end key), so scans here ask for no more than the range holds.
+    let all = client.scan(k(0)..k(1000), 48).await.unwrap();
+    let keys: Vec<Vec<u8>> = all.iter().map(|p| p.key().clone().into()).collect();
+    assert_eq!(keys, (2..50).map(k).collect::<Vec<_>>());
     let rev = client.scan_reverse(k(10)..k(20), 3).await.unwrap();
     let keys: Vec<Vec<u8>> = rev.iter().map(|p| p.key().clone().into()).collect();
     assert_eq!(keys, vec![k(19), k(18), k(17)]);
-    let only_keys = client.scan_keys(k(40)..k(45), 10).await.unwrap();
+    let only_keys = client.scan_keys(k(40)..k(45), 5).await.unwrap();
     assert_eq!(only_keys.len(), 5);
     let batch = client
         .batch_scan(vec![k(2)..k(4), k(30)..k(32)], 10)
         .await
         .unwrap();
-    assert_eq!(batch.len(), 4);
+    assert_eq!(batch.len(), 4, "{batch:?}");
 
     // delete_range.
     client.delete_range(k(10)..k(20)).await.unwrap();
-    assert_eq!(client.scan(k(10)..k(20), 100).await.unwrap().len(), 0);
+    assert_eq!(client.get(k(10)).await.unwrap(), None);
+    assert_eq!(client.get(k(19)).await.unwrap(), None);
+    let after = client.scan(k(5)..k(25), 10).await.unwrap();
+    let keys: Vec<Vec<u8>> = after.iter().map(|p| p.key().clone().into()).collect();
+    assert_eq!(keys, [5, 6, 7, 8, 9, 20, 21, 22, 23, 24].map(k).to_vec());
     assert_eq!(client.get(k(20)).await.unwrap(), Some(b"v20".to_vec()));
 
     // TTL.
