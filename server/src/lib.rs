@@ -7,9 +7,15 @@
 //! - `metrics`: Prometheus metrics under TiKV's names.
 //! - `region`: the regions this node serves and the context checks (pure).
 //! - `node`: a node — storage, KV service, embedded PD, joining the cluster, heartbeats,
-//!   splits; `node/meta.rs` (identity and regions on disk), `node/pd_client.rs`.
+//!   splits; `node/meta.rs` (identity and regions on disk), `node/pd_client.rs`,
+//!   `node/run.rs` ([`run`]: the whole server for a configuration, with its status server).
 //! - `kv`: the KV service (`tikvpb.Tikv`): handlers, conversions, error mapping.
 //! - `pd`: the embedded placement driver ([`pd::PdServer`], [`pd::serve`]).
+//! - `metrics`: Prometheus metrics under TiKV's names (gRPC, commands, the engine at scrape
+//!   time, the process).
+//! - `config`: [`config::Config`] — TOML with TiKV's keys and readable units, validation, the
+//!   sample file, the command-line flags ([`config::Args`]).
+//! - `status`: the HTTP status server (`/metrics`, `/status`, `/config`).
 
 pub mod config;
 mod error;
@@ -19,5 +25,7 @@ pub mod node;
 pub mod pd;
 pub mod proto;
 pub mod region;
+pub mod status;
 
 pub use error::{Error, Result};
+pub use node::run;

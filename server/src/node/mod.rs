@@ -11,6 +11,7 @@
 
 mod meta;
 mod pd_client;
+mod run;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -36,6 +37,7 @@ use crate::region::{Region, RegionTable};
 use meta::NodeMeta;
 pub use meta::{StoreIdent, META_CF};
 use pd_client::Pd;
+pub use run::run;
 
 /// Where the node finds its placement driver.
 #[derive(Debug, Clone)]
@@ -73,6 +75,9 @@ pub struct NodeConfig {
     pub limits: Limits,
     /// Largest gRPC message accepted (bytes).
     pub max_message_size: usize,
+    /// Compress responses with gzip for clients that accept it (requests in gzip are always
+    /// accepted).
+    pub compress_responses: bool,
     /// Engine options (filters are added by the node).
     pub lsm: lsm::Options,
 }
@@ -91,6 +96,7 @@ impl NodeConfig {
             sync: true,
             limits: Limits::default(),
             max_message_size: 64 << 20,
+            compress_responses: true,
             lsm: lsm::Options::default(),
         }
     }
@@ -173,11 +179,13 @@ impl Node {
         let txn = TxnStorage::new(engine.clone(), cm).with_sync(cfg.sync);
         let raw = RawStorage::new(engine, cfg.api_version).with_sync(cfg.sync);
         let kv = KvService::new(txn, raw, regions.clone(), cfg.limits, metrics.clone());
-        let service = TikvServer::new(kv)
+        let mut service = TikvServer::new(kv)
             .accept_compressed(CompressionEncoding::Gzip)
-            .send_compressed(CompressionEncoding::Gzip)
             .max_decoding_message_size(cfg.max_message_size)
             .max_encoding_message_size(usize::MAX);
+        if cfg.compress_responses {
+            service = service.send_compressed(CompressionEncoding::Gzip);
+        }
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
         let shutdown = wait_for(stopped.clone());
         tasks.push(tokio::spawn(async move {

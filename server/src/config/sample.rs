@@ -1,0 +1,122 @@
+//! [`Config::sample`]: a commented configuration file with every key at its default, for
+//! `strata-server --print-sample-config`. Tests check that it parses back to
+//! `Config::default()` and names every key, so it cannot drift from the code.
+
+use super::Config;
+
+const SAMPLE: &str = r#"# Strata server configuration. Every key is shown at its default: keep only the ones you
+# change. Keys are TiKV's; unknown keys are refused.
+#
+# Sizes: "64MiB", "512KiB", "1GiB" or a plain number of bytes. As in TiKV, "KB", "MB" and "GB"
+# mean KiB, MiB and GiB.
+
+[server]
+# Where the gRPC (TiKV protocol) service listens (--addr).
+addr = "127.0.0.1:20160"
+# The address clients and PD are told to use; empty means `addr` (--advertise-addr).
+advertise-addr = ""
+# Where the HTTP status server serves /metrics, /status and /config (--status-addr).
+status-addr = "127.0.0.1:20180"
+# Larger gRPC requests are refused before they are decoded.
+max-grpc-message-size = "64MiB"
+# Largest key a request may carry.
+max-key-size = "8KiB"
+# Most keys, pairs or mutations in one request.
+max-batch-keys = 10240
+# Most entries one scan may ask for; a larger limit is refused with a clear error.
+max-scan-limit = 10240
+# "none" or "gzip": compress responses for clients that accept gzip. gzip requests are
+# always accepted.
+grpc-compression = "gzip"
+
+[storage]
+# Where the engine, PD's state and the store's identity live (--data-dir).
+data-dir = "./strata-data"
+# 1 or 2, as TiKV: clients must use the same version, and it cannot change once data exists.
+api-version = 1
+# Raw values carry a TTL field so raw_put TTLs work. Must be true with api-version = 2.
+enable-ttl = false
+
+[pd]
+# Placement driver addresses (--pd ADDR[,ADDR] sets them and turns `embedded` off).
+endpoints = ["127.0.0.1:2379"]
+# Run PD inside this process, listening on endpoints[0].
+embedded = true
+
+[raftstore]
+# fsync every write before acknowledging it. Off, a power loss may lose acknowledged writes.
+sync-log = true
+
+[lsm]
+# Memtable size at which it is flushed to a table.
+write-buffer-size = "64MiB"
+# Memtables in memory at most (the active one included) before writes wait for a flush.
+max-write-buffer-number = 3
+# Decoded blocks cached, shared by all tables; 0 disables the cache.
+block-cache-size = "256MiB"
+# Uncompressed size of a table's data block.
+block-size = "4KiB"
+# Bloom filter bits per key (10: about 1% false positives); 0 writes no filter.
+bloom-bits-per-key = 10
+# "zstd" or "none".
+compression = "zstd"
+# Background threads for flushes and compactions.
+max-background-jobs = 2
+# Size of compaction output files.
+target-file-size-base = "64MiB"
+# L0 files that start a compaction; that delay each write by 1 ms; that stop writes.
+level0-file-num-compaction-trigger = 4
+level0-slowdown-writes-trigger = 20
+level0-stop-writes-trigger = 36
+# Target size of the first level below L0; each deeper level is this many times larger.
+max-bytes-for-level-base = "256MiB"
+max-bytes-for-level-multiplier = 10
+# Estimated compaction debt at which writes are delayed, then stopped.
+soft-pending-compaction-bytes-limit = "64GiB"
+hard-pending-compaction-bytes-limit = "256GiB"
+# Tables kept open.
+max-open-files = 1000
+# The manifest is rewritten once larger than this.
+max-manifest-file-size = "64MiB"
+"#;
+
+impl Config {
+    /// A commented configuration file with every key at its default.
+    pub fn sample() -> String {
+        SAMPLE.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use super::*;
+
+    /// Every `section.key` of a TOML document.
+    fn keys(doc: &toml::Table) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for (section, value) in doc {
+            match value.as_table() {
+                Some(table) => out.extend(table.keys().map(|k| format!("{section}.{k}"))),
+                None => {
+                    out.insert(section.clone());
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_sample_parses_back_to_the_default() {
+        assert_eq!(Config::from_toml_str(SAMPLE).unwrap(), Config::default());
+        Config::from_toml_str(SAMPLE).unwrap().validate().unwrap();
+    }
+
+    #[test]
+    fn the_sample_shows_every_key() {
+        let sample: toml::Table = toml::from_str(SAMPLE).unwrap();
+        let all: toml::Table = toml::Table::try_from(Config::default()).unwrap();
+        assert_eq!(keys(&sample), keys(&all));
+    }
+}

@@ -1,0 +1,158 @@
+//! The `[server]`, `[storage]`, `[pd]` and `[raftstore]` sections (`[lsm]` is in `lsm.rs`).
+//!
+//! Every section refuses unknown keys and takes TiKV's kebab-case names; a missing key takes
+//! its default. Only keys that change behaviour exist: a key that does nothing would let an
+//! operator believe it did.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::readable::ReadableSize;
+use crate::{Error, Result};
+
+/// `[server]`: the gRPC service and the limits it enforces on requests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ServerConfig {
+    /// Where the gRPC (TiKV protocol) service listens: an IP address and port.
+    pub addr: String,
+    /// The address clients and PD are told to reach this store at (behind NAT, in
+    /// containers); empty means `addr`.
+    pub advertise_addr: String,
+    /// Where the HTTP status server (`/metrics`, `/status`, `/config`) listens.
+    pub status_addr: String,
+    /// Largest gRPC request message accepted; larger ones are refused by gRPC itself, before
+    /// any decoding, so one client cannot make the server allocate without bound.
+    pub max_grpc_message_size: ReadableSize,
+    /// Largest key accepted in a request (TiKV's `max-key-size` is 8 KiB too).
+    pub max_key_size: ReadableSize,
+    /// Most keys, pairs or mutations in one request: bounds the latches and the write batch
+    /// a single command can take.
+    pub max_batch_keys: usize,
+    /// Most entries one scan request returns, whatever limit the client asks for.
+    pub max_scan_limit: usize,
+    /// Compression of responses. gzip-compressed requests are always accepted; with `gzip`
+    /// responses are compressed when the client says it accepts gzip, with `none` never.
+    pub grpc_compression: GrpcCompression,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            addr: "127.0.0.1:20160".into(),
+            advertise_addr: String::new(),
+            status_addr: "127.0.0.1:20180".into(),
+            max_grpc_message_size: ReadableSize::mib(64),
+            max_key_size: ReadableSize::kib(8),
+            max_batch_keys: 10240,
+            max_scan_limit: 10240,
+            grpc_compression: GrpcCompression::Gzip,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// The address to tell others: `advertise-addr`, or `addr` when that is empty.
+    pub fn advertise_addr(&self) -> &str {
+        if self.advertise_addr.is_empty() {
+            &self.addr
+        } else {
+            &self.advertise_addr
+        }
+    }
+}
+
+/// How gRPC responses are compressed (see [`ServerConfig::grpc_compression`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GrpcCompression {
+    /// Responses are never compressed.
+    None,
+    /// Responses are gzip-compressed for clients that accept it.
+    Gzip,
+}
+
+/// `[storage]`: where data lives and how raw KV encodes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct StorageConfig {
+    /// The directory holding the engine, PD's state and the store's identity.
+    pub data_dir: PathBuf,
+    /// TiKV's API version: 1 (raw and transactional keys as clients send them) or 2 (keys
+    /// carry a mode prefix and keyspace; raw values always carry TTL metadata). Clients must
+    /// use the same version; it cannot change once data is written.
+    pub api_version: u8,
+    /// Store raw values with a TTL field so `raw_put` TTLs work (with version 1: TiKV's
+    /// V1TTL). Version 2 always keeps TTLs, so there it must be `true`: TiKV refuses
+    /// `api-version = 2` with `enable-ttl = false` rather than ignore the key, and so do we.
+    pub enable_ttl: bool,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: PathBuf::from("./strata-data"),
+            api_version: 1,
+            enable_ttl: false,
+        }
+    }
+}
+
+impl StorageConfig {
+    /// The raw-KV mode `api-version` and `enable-ttl` select.
+    ///
+    /// # Errors
+    /// `Config` naming the key for a version other than 1 or 2, or version 2 without TTL.
+    pub fn api_version(&self) -> Result<txn::ApiVersion> {
+        txn::ApiVersion::from_config(self.api_version, self.enable_ttl).map_err(|_| {
+            if self.api_version == 2 {
+                Error::Config(
+                    "storage.enable-ttl: must be true with api-version = 2 (API V2 always keeps \
+                     TTLs)"
+                        .into(),
+                )
+            } else {
+                Error::Config(format!(
+                    "storage.api-version: must be 1 or 2, not {}",
+                    self.api_version
+                ))
+            }
+        })
+    }
+}
+
+/// `[pd]`: the placement driver.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct PdConfig {
+    /// PD's addresses (`host:port`). Clients are given these too.
+    pub endpoints: Vec<String>,
+    /// This process runs PD itself, listening on `endpoints[0]`: one binary is a whole
+    /// cluster. `--pd ADDR` turns it off and points at an external PD.
+    pub embedded: bool,
+}
+
+impl Default for PdConfig {
+    fn default() -> Self {
+        PdConfig {
+            endpoints: vec!["127.0.0.1:2379".into()],
+            embedded: true,
+        }
+    }
+}
+
+/// `[raftstore]`: durability of writes (replication settings join it later).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RaftstoreConfig {
+    /// Every write is fsynced before it is acknowledged. Off, an acknowledged write survives
+    /// a process crash but may be lost on power loss.
+    pub sync_log: bool,
+}
+
+impl Default for RaftstoreConfig {
+    fn default() -> Self {
+        RaftstoreConfig { sync_log: true }
+    }
+}
