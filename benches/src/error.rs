@@ -18,6 +18,16 @@ pub enum Error {
     /// RocksDB failed (its error is a message).
     #[error("rocksdb: {0}")]
     RocksDb(String),
+    /// Strata's server failed to start or stop.
+    #[error("server: {0}")]
+    Server(#[from] server::Error),
+    /// tikv-client failed (not a counted conflict). Boxed: its error is hundreds of bytes and
+    /// would make every `Result` of the harness as large.
+    #[error("tikv-client: {0}")]
+    Client(Box<tikv_client::Error>),
+    /// A gRPC call or connection of the empty service failed.
+    #[error("grpc: {0}")]
+    Rpc(String),
     /// File system or process I/O outside the engines.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
@@ -32,6 +42,12 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+}
+
+impl From<tikv_client::Error> for Error {
+    fn from(e: tikv_client::Error) -> Error {
+        Error::Client(Box::new(e))
+    }
 }
 
 /// The harness's result type.

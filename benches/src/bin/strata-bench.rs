@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 use strata_benches::run::{run, run_child_from};
+use strata_benches::server::ServerArgs;
 use strata_benches::settings::EngineArgs;
 use strata_benches::txn::TxnArgs;
 
@@ -21,6 +22,9 @@ enum Cmd {
     Engine(Box<EngineArgs>),
     /// Transactions per second through Strata's transaction layer, in process.
     Txn(Box<TxnArgs>),
+    /// Operations per second through the server: tikv-client against a node in process,
+    /// beside an empty gRPC call's ceiling.
+    Server(Box<ServerArgs>),
     /// Internal: one engine's run in a child process of `engine --engine all`.
     #[command(hide = true)]
     EngineChild { args_file: PathBuf },
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
         Cmd::Engine(args) => run(*args),
         Cmd::EngineChild { args_file } => run_child_from(&args_file),
         Cmd::Txn(args) => strata_benches::txn::run(*args),
+        Cmd::Server(args) => strata_benches::server::run(*args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
