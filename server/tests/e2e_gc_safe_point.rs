@@ -28,9 +28,7 @@ async fn gc_safe_point_only_moves_forward() {
         sender_id: 0,
     });
     let stored = pd
-        .get_gc_safe_point(pdpb::GetGcSafePointRequest {
-            header,
-        })
+        .get_gc_safe_point(pdpb::GetGcSafePointRequest { header })
         .await
         .unwrap()
         .into_inner()
