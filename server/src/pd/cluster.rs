@@ -523,6 +523,21 @@ mod tests {
     }
 
     #[test]
+    fn overlapping_persisted_regions_are_corruption() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(bootstrapped(dir.path()));
+        {
+            let (storage, _) = Storage::open(dir.path(), || (1, 2)).unwrap();
+            let mut b = Batch::default();
+            b.put_region(&test_region(7, b"k", b"", 1));
+            storage.write(b).unwrap();
+        }
+        let (storage, mut loaded) = Storage::open(dir.path(), || (1, 2)).unwrap();
+        let err = Cluster::load(Arc::new(storage), &mut loaded).unwrap_err();
+        assert!(matches!(err, crate::Error::Corruption { .. }), "{err}");
+    }
+
+    #[test]
     fn safe_point_only_rises_and_persists() {
         let dir = tempfile::tempdir().unwrap();
         let mut c = bootstrapped(dir.path());
