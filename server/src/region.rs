@@ -87,7 +87,7 @@ pub enum RegionError {
         current_regions: Vec<Region>,
     },
     /// A key of the request lies outside the region.
-    KeyNotInRegion { key: Vec<u8>, region: Region },
+    KeyNotInRegion { key: Vec<u8>, region: Box<Region> },
 }
 
 /// What a request's context names (the parts of TiKV's `Context` checked here).

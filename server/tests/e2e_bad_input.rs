@@ -2,6 +2,8 @@
 //! stale epoch, wrong API version, oversized keys and messages, too many keys, a mutation op
 //! a prewrite cannot carry, and bytes that are not a protobuf message at all.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use bytes::{Buf, BufMut};

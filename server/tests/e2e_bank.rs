@@ -2,6 +2,8 @@
 //! transactions move money between accounts, retrying on conflicts; the total never
 //! changes and no balance goes negative.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use std::sync::Arc;

@@ -1,6 +1,8 @@
 //! GC through the unchanged client: `gc(safe_point)` resolves locks below it and advances
 //! PD's safe point; a lower safe point never moves it back.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use server::proto::pdpb;
@@ -26,9 +28,7 @@ async fn gc_safe_point_only_moves_forward() {
         sender_id: 0,
     });
     let stored = pd
-        .get_gc_safe_point(pdpb::GetGcSafePointRequest {
-            header: header.clone(),
-        })
+        .get_gc_safe_point(pdpb::GetGcSafePointRequest { header })
         .await
         .unwrap()
         .into_inner()

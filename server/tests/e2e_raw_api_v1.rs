@@ -1,5 +1,7 @@
 //! Raw KV through the unchanged `tikv-client` against a node in API V1 (with TTL).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use txn::ApiVersion;

@@ -1,6 +1,8 @@
 //! Raw KV through the unchanged `tikv-client` against a node in API V2 (the client's default
 //! keyspace: keys travel with the `r` + keyspace prefix, regions are looked up encoded).
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use txn::ApiVersion;

@@ -1,6 +1,8 @@
 //! After splits, the unchanged client follows the regions (EpochNotMatch → PD → retry), and
 //! a scan sent to one region stops at its end even when the request's range goes further.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use server::proto::kvrpcpb::{self, ApiVersion as PbApi};

@@ -1,6 +1,8 @@
 //! Transactions through the unchanged `tikv-client` against a node in API V1: every commit
 //! protocol, conflicts, scans.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use txn::ApiVersion;

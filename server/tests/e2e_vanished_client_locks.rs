@@ -2,6 +2,8 @@
 //! reader (unchanged `tikv-client`) checks the primary, rolls the expired transaction back
 //! and reads the previous value; a secondary whose primary committed is committed.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 use server::proto::kvrpcpb::{self, ApiVersion as PbApi};

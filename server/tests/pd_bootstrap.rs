@@ -235,6 +235,8 @@ async fn bootstrap_stores_heartbeats_and_lookups() {
     let mut c = pd.client().await;
     let r = get_region(&pd, &mut c, b"").await;
     assert_eq!(r.region.unwrap(), grown_epoch, "regions are persisted");
+    // Leaders are not: until a heartbeat says, clients are given the first peer.
+    assert_eq!(r.leader, Some(peer(b.peer_id, b.store_id)));
     let all = c
         .get_all_stores(pdpb::GetAllStoresRequest {
             header: pd.header(),

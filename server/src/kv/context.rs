@@ -96,7 +96,7 @@ impl Checker {
             if !region.contains(&rk) {
                 return Err(RegionError::KeyNotInRegion {
                     key: key.to_vec(),
-                    region: (*region).clone(),
+                    region: Box::new((*region).clone()),
                 }
                 .into());
             }
@@ -133,12 +133,14 @@ impl Checker {
     /// only for TiDB's own key space (`m`, `t` prefixes).
     fn check_api_version(&self, ctx: &kvrpcpb::Context, family: Family) -> Result<(), Refusal> {
         let req = kvrpcpb::ApiVersion::try_from(ctx.api_version).ok();
-        let ok = match (self.api_version, req) {
-            (ApiVersion::V1 | ApiVersion::V1Ttl, Some(kvrpcpb::ApiVersion::V1)) => true,
-            (ApiVersion::V1Ttl, Some(kvrpcpb::ApiVersion::V1ttl)) => true,
-            (ApiVersion::V2, Some(kvrpcpb::ApiVersion::V2)) => true,
-            _ => false,
-        };
+        let ok = matches!(
+            (self.api_version, req),
+            (
+                ApiVersion::V1 | ApiVersion::V1Ttl,
+                Some(kvrpcpb::ApiVersion::V1)
+            ) | (ApiVersion::V1Ttl, Some(kvrpcpb::ApiVersion::V1ttl))
+                | (ApiVersion::V2, Some(kvrpcpb::ApiVersion::V2))
+        );
         if ok {
             return Ok(());
         }
@@ -267,7 +269,7 @@ impl Checker {
         let not_in = || -> Refusal {
             RegionError::KeyNotInRegion {
                 key: start.to_vec(),
-                region: region.clone(),
+                region: Box::new(region.clone()),
             }
             .into()
         };
@@ -367,7 +369,7 @@ mod tests {
             c.check(Some(&v1), Family::Txn, [&b"a"[..]]),
             Err(Refusal::Region(e)) if e.key_not_in_region.is_some()
         ));
-        let big = vec![b'c'; 17];
+        let big = [b'c'; 17];
         assert!(matches!(
             c.check(Some(&v1), Family::Txn, [&big[..]]),
             Err(Refusal::Invalid(m)) if m.contains("KeyTooLarge")

@@ -314,10 +314,8 @@ impl Node {
 }
 
 /// Resolves once `stopped` turns true (or its sender is gone).
-fn wait_for(mut stopped: watch::Receiver<bool>) -> impl std::future::Future<Output = ()> {
-    async move {
-        let _ = stopped.wait_for(|s| *s).await;
-    }
+async fn wait_for(mut stopped: watch::Receiver<bool>) {
+    let _ = stopped.wait_for(|s| *s).await;
 }
 
 /// Identity and regions: from the node's own records, else from PD (allocating the store

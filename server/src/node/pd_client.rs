@@ -177,7 +177,6 @@ impl Pd {
             .store_heartbeat(pdpb::StoreHeartbeatRequest {
                 header: self.header(),
                 stats: Some(stats),
-                ..Default::default()
             })
             .await
             .map_err(status("StoreHeartbeat"))?

@@ -11,14 +11,16 @@
 //! never while awaiting. No two are held at once.
 //!
 //! Modules: `service` (the gRPC PD service), `keyspace` (the keyspace service), `http` (the
-//! HTTP API), `cluster` (stores, regions, bootstrap, safe point), `region_tree` (key range
-//! → region), `tso` (timestamps), `id_alloc` (ids), `storage` (persistence).
+//! HTTP API), `respond` (response headers, the cluster id check, serving streams), `cluster`
+//! (bootstrap, stores, regions, safe point), `region_tree` (key range → region), `tso`
+//! (timestamps), `id_alloc` (ids), `storage` (persistence).
 
 mod cluster;
 mod http;
 mod id_alloc;
 mod keyspace;
 mod region_tree;
+mod respond;
 mod service;
 mod storage;
 mod tso;

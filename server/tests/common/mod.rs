@@ -1,7 +1,7 @@
 //! Shared by the end-to-end tests: a node with embedded PD on free loopback ports in a
 //! temporary directory, and the unchanged `tikv-client` talking to it.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod grpc;
 pub mod raw;
