@@ -250,6 +250,23 @@ impl Checker {
         Ok((start, end))
     }
 
+    /// A request's scan range, its bounds checked ([`check_bounds`](Self::check_bounds))
+    /// and clipped to the region ([`clip_scan`](Self::clip_scan)).
+    ///
+    /// # Errors
+    /// As those two.
+    pub fn scan_range(
+        &self,
+        region: &Region,
+        family: Family,
+        start: &[u8],
+        end: &[u8],
+        reverse: bool,
+    ) -> Result<(Vec<u8>, Option<Vec<u8>>), Refusal> {
+        self.check_bounds(start, end, family)?;
+        self.clip_scan(region, family, start, end, reverse)
+    }
+
     /// A scan's range clipped to the region: `(lower, upper)` with the upper bound exclusive
     /// (`None`: unbounded). `start`/`end` follow TiKV: forward scans run from `start`
     /// (inclusive) to `end` (exclusive, empty: unbounded); reverse scans from `start`
@@ -296,6 +313,24 @@ impl Checker {
             (Some(a), Some(b)) => Some(a.min(b)),
         };
         Ok((lo, hi))
+    }
+}
+
+/// A clipped range `(lower, upper)` in the order the storage layers take it, TiKV's: a
+/// reverse scan starts at its upper bound (empty: unbounded) and ends at its lower bound
+/// (`None`: unbounded).
+pub fn tikv_order(
+    lower: Vec<u8>,
+    upper: Option<Vec<u8>>,
+    reverse: bool,
+) -> (Vec<u8>, Option<Vec<u8>>) {
+    if reverse {
+        (
+            upper.unwrap_or_default(),
+            (!lower.is_empty()).then_some(lower),
+        )
+    } else {
+        (lower, upper)
     }
 }
 

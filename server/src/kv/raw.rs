@@ -5,7 +5,7 @@
 
 use txn::{KeyRange, KvPair};
 
-use super::context::{Family, Refusal};
+use super::context::{tikv_order, Family, Refusal};
 use super::{answer, refuse, Inner};
 use crate::proto::kvrpcpb;
 use crate::region::Region;
@@ -180,13 +180,9 @@ impl Inner {
             Ok(r) => r,
             Err(resp) => return resp,
         };
-        let clipped = self
-            .check
-            .check_bounds(&req.start_key, &req.end_key, Family::Raw)
-            .and_then(|()| {
-                self.check
-                    .clip_scan(&region, Family::Raw, &req.start_key, &req.end_key, false)
-            });
+        let clipped =
+            self.check
+                .scan_range(&region, Family::Raw, &req.start_key, &req.end_key, false);
         let (lower, upper) = match clipped {
             Ok(b) => b,
             Err(r) => return refuse(r),
@@ -211,30 +207,19 @@ impl Inner {
         };
         let prepared = self
             .check
-            .check_bounds(&req.start_key, &req.end_key, Family::Raw)
-            .and_then(|()| {
-                let b = self.check.clip_scan(
-                    &region,
-                    Family::Raw,
-                    &req.start_key,
-                    &req.end_key,
-                    req.reverse,
-                )?;
-                Ok((b, self.check.scan_limit(req.limit)?))
-            });
+            .scan_range(
+                &region,
+                Family::Raw,
+                &req.start_key,
+                &req.end_key,
+                req.reverse,
+            )
+            .and_then(|b| Ok((b, self.check.scan_limit(req.limit)?)));
         let ((lower, upper), limit) = match prepared {
             Ok(x) => x,
             Err(r) => return refuse(r),
         };
-        // The raw layer takes TiKV's order: a reverse scan starts at its upper bound.
-        let (start, end) = if req.reverse {
-            (
-                upper.unwrap_or_default(),
-                (!lower.is_empty()).then_some(lower),
-            )
-        } else {
-            (lower, upper)
-        };
+        let (start, end) = tikv_order(lower, upper, req.reverse);
         answer(
             self.raw
                 .scan(&start, end.as_deref(), limit, req.key_only, req.reverse)
@@ -268,22 +253,15 @@ impl Inner {
                 (true, Some(next)) => next.start_key.clone(),
                 _ => r.end_key.clone(),
             };
-            let clipped = self
-                .check
-                .check_bounds(&r.start_key, &end, Family::Raw)
-                .and_then(|()| {
-                    self.check
-                        .clip_scan(&region, Family::Raw, &r.start_key, &end, req.reverse)
-                });
+            let clipped =
+                self.check
+                    .scan_range(&region, Family::Raw, &r.start_key, &end, req.reverse);
             let (lower, upper) = match clipped {
                 Ok(b) => b,
                 Err(e) => return refuse(e),
             };
-            let (start_key, end_key) = if req.reverse {
-                (upper.unwrap_or_default(), lower)
-            } else {
-                (lower, upper.unwrap_or_default())
-            };
+            let (start_key, end_key) = tikv_order(lower, upper, req.reverse);
+            let end_key = end_key.unwrap_or_default();
             ranges.push(KeyRange { start_key, end_key });
         }
         let each_limit = match self.check.scan_limit(req.each_limit) {
@@ -338,13 +316,9 @@ impl Inner {
         }
         let mut ranges = Vec::with_capacity(req.ranges.len());
         for r in &req.ranges {
-            let clipped = self
-                .check
-                .check_bounds(&r.start_key, &r.end_key, Family::Raw)
-                .and_then(|()| {
-                    self.check
-                        .clip_scan(&region, Family::Raw, &r.start_key, &r.end_key, false)
-                });
+            let clipped =
+                self.check
+                    .scan_range(&region, Family::Raw, &r.start_key, &r.end_key, false);
             match clipped {
                 Ok((lower, upper)) => ranges.push(KeyRange {
                     start_key: lower,

@@ -3,7 +3,7 @@
 use mvcc::TimeStamp;
 use txn::{ScanRequest, TxnKvPair};
 
-use super::context::Family;
+use super::context::{tikv_order, Family};
 use super::convert::{lock_info, read_options};
 use super::errors::key_error;
 use super::{answer, refuse, Inner};
@@ -75,30 +75,19 @@ impl Inner {
         };
         let clipped = self
             .check
-            .check_bounds(&req.start_key, &req.end_key, Family::Txn)
-            .and_then(|()| {
-                let b = self.check.clip_scan(
-                    &region,
-                    Family::Txn,
-                    &req.start_key,
-                    &req.end_key,
-                    req.reverse,
-                )?;
-                Ok((b, self.check.scan_limit(req.limit)?))
-            });
+            .scan_range(
+                &region,
+                Family::Txn,
+                &req.start_key,
+                &req.end_key,
+                req.reverse,
+            )
+            .and_then(|b| Ok((b, self.check.scan_limit(req.limit)?)));
         let ((lower, upper), limit) = match clipped {
             Ok(x) => x,
             Err(r) => return refuse(r),
         };
-        // The layer below takes TiKV's order: a reverse scan starts at its upper bound.
-        let (start_key, end_key) = if req.reverse {
-            (
-                upper.unwrap_or_default(),
-                (!lower.is_empty()).then_some(lower),
-            )
-        } else {
-            (lower, upper)
-        };
+        let (start_key, end_key) = tikv_order(lower, upper, req.reverse);
         let scan = ScanRequest {
             start_key,
             end_key,
