@@ -47,37 +47,7 @@ macro_rules! empty_service {
     };
 }
 
-empty_service! {
-    kv_get(GetRequest) -> GetResponse;
-    kv_scan(ScanRequest) -> ScanResponse;
-    kv_batch_get(BatchGetRequest) -> BatchGetResponse;
-    kv_prewrite(PrewriteRequest) -> PrewriteResponse;
-    kv_commit(CommitRequest) -> CommitResponse;
-    kv_cleanup(CleanupRequest) -> CleanupResponse;
-    kv_batch_rollback(BatchRollbackRequest) -> BatchRollbackResponse;
-    kv_pessimistic_lock(PessimisticLockRequest) -> PessimisticLockResponse;
-    kv_pessimistic_rollback(PessimisticRollbackRequest) -> PessimisticRollbackResponse;
-    kv_check_txn_status(CheckTxnStatusRequest) -> CheckTxnStatusResponse;
-    kv_check_secondary_locks(CheckSecondaryLocksRequest) -> CheckSecondaryLocksResponse;
-    kv_txn_heart_beat(TxnHeartBeatRequest) -> TxnHeartBeatResponse;
-    kv_resolve_lock(ResolveLockRequest) -> ResolveLockResponse;
-    kv_scan_lock(ScanLockRequest) -> ScanLockResponse;
-    kv_gc(GcRequest) -> GcResponse;
-    kv_delete_range(DeleteRangeRequest) -> DeleteRangeResponse;
-    unsafe_destroy_range(UnsafeDestroyRangeRequest) -> UnsafeDestroyRangeResponse;
-    raw_get(RawGetRequest) -> RawGetResponse;
-    raw_batch_get(RawBatchGetRequest) -> RawBatchGetResponse;
-    raw_put(RawPutRequest) -> RawPutResponse;
-    raw_batch_put(RawBatchPutRequest) -> RawBatchPutResponse;
-    raw_delete(RawDeleteRequest) -> RawDeleteResponse;
-    raw_batch_delete(RawBatchDeleteRequest) -> RawBatchDeleteResponse;
-    raw_delete_range(RawDeleteRangeRequest) -> RawDeleteRangeResponse;
-    raw_scan(RawScanRequest) -> RawScanResponse;
-    raw_batch_scan(RawBatchScanRequest) -> RawBatchScanResponse;
-    raw_get_key_ttl(RawGetKeyTtlRequest) -> RawGetKeyTtlResponse;
-    raw_compare_and_swap(RawCasRequest) -> RawCasResponse;
-    raw_checksum(RawChecksumRequest) -> RawChecksumResponse;
-}
+server::with_tikv_methods!(empty_service);
 
 /// The empty service, serving on a loopback port until dropped or stopped.
 #[derive(Debug)]
