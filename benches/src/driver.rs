@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::procstat::{self, ProcSample};
 use crate::report::{Amplification, EngineReport, WorkloadResult};
 use crate::settings::EngineArgs;
+use crate::tasks::latency_histogram;
 use crate::workload::{make_key, Permutation, ValueSource, Workload};
 
 /// Entries a seekrandom operation reads: the seek and ten nexts.
@@ -36,10 +37,7 @@ struct ThreadOutcome {
 
 impl ThreadOutcome {
     fn new() -> Result<ThreadOutcome> {
-        // Nanoseconds up to an hour at three significant digits; fixed bounds, because an
-        // auto-resizing histogram clamps `saturating_record` to its current bound.
-        let latency = Histogram::new_with_bounds(1, 3_600_000_000_000, 3)
-            .map_err(|e| Error::Usage(e.to_string()))?;
+        let latency = latency_histogram()?;
         Ok(ThreadOutcome {
             ops: 0,
             bytes: 0,

@@ -17,5 +17,6 @@ pub mod report;
 pub mod run;
 pub mod server;
 pub mod settings;
+pub mod tasks;
 pub mod txn;
 pub mod workload;

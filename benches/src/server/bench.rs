@@ -18,6 +18,7 @@ use super::report::ServerResult;
 use super::workload::{KeyGen, ServerWorkload};
 use crate::error::{Error, Result};
 use crate::procstat::ProcSample;
+use crate::tasks::{join_all, latency_histogram};
 
 /// Keys per preload request (raw batch put, or one transaction).
 pub const PRELOAD_CHUNK: u64 = 1000;
@@ -185,23 +186,10 @@ pub async fn run_workload(cfg: &LoadConfig, workload: ServerWorkload) -> Result<
         .map(|(caller, gen)| tokio::spawn(run_task(caller, gen, workload, deadline)))
         .collect();
     let mut merged = TaskOutcome::new()?;
-    let mut first_error = None;
-    for task in tasks {
-        match task.await {
-            Ok(Ok(outcome)) => merged.merge(outcome)?,
-            Ok(Err(e)) => {
-                first_error.get_or_insert(e);
-            }
-            Err(e) => {
-                first_error.get_or_insert(Error::Usage(format!("a client task failed: {e}")));
-            }
-        }
-    }
+    let joined = join_all(tasks, |outcome| merged.merge(outcome)).await;
     let seconds = started.elapsed().as_secs_f64();
     let cpu_secs = ProcSample::now()?.since(&before).cpu_secs;
-    if let Some(e) = first_error {
-        return Err(e);
-    }
+    joined?;
     let us = |q: f64| merged.latency.value_at_quantile(q) as f64 / 1000.0;
     Ok(ServerResult {
         name: workload.to_string(),
@@ -225,9 +213,7 @@ struct TaskOutcome {
 
 impl TaskOutcome {
     fn new() -> Result<TaskOutcome> {
-        // Nanoseconds up to an hour at three significant digits (as the other drivers).
-        let latency = Histogram::new_with_bounds(1, 3_600_000_000_000, 3)
-            .map_err(|e| Error::Usage(e.to_string()))?;
+        let latency = latency_histogram()?;
         Ok(TaskOutcome {
             ops: 0,
             aborted: 0,

@@ -21,6 +21,7 @@ use super::report::TxnResult;
 use super::workload::TxnWorkload;
 use crate::error::{Error, Result};
 use crate::procstat::ProcSample;
+use crate::tasks::{join_all, latency_histogram};
 use txn::Oracle;
 
 /// Consecutive keys per preload transaction.
@@ -102,9 +103,7 @@ struct TaskOutcome {
 
 impl TaskOutcome {
     fn new() -> Result<TaskOutcome> {
-        // Nanoseconds up to an hour at three significant digits (as the engine driver).
-        let latency = Histogram::new_with_bounds(1, 3_600_000_000_000, 3)
-            .map_err(|e| Error::Usage(e.to_string()))?;
+        let latency = latency_histogram()?;
         Ok(TaskOutcome {
             txns: 0,
             bytes: 0,
@@ -238,24 +237,11 @@ impl<E: Engine> TxnBench<E> {
             .map(|client| tokio::spawn(run_task(client, job, shared.clone())))
             .collect();
         let mut merged = TaskOutcome::new()?;
-        let mut first_error = None;
-        for task in tasks {
-            match task.await {
-                Ok(Ok(outcome)) => merged.merge(outcome)?,
-                Ok(Err(e)) => {
-                    first_error.get_or_insert(e);
-                }
-                Err(e) => {
-                    first_error.get_or_insert(Error::Usage(format!("a client task failed: {e}")));
-                }
-            }
-        }
+        let joined = join_all(tasks, |outcome| merged.merge(outcome)).await;
         let seconds = started.elapsed().as_secs_f64();
         let used = ProcSample::now()?.since(&before);
         shared.progress.finish_and_clear();
-        if let Some(e) = first_error {
-            return Err(e);
-        }
+        joined?;
         let us = |q: f64| merged.latency.value_at_quantile(q) as f64 / 1000.0;
         let (keys_per_txn, reads) = match job {
             Job::Preload => (PRELOAD_KEYS_PER_TXN as usize, false),
