@@ -126,6 +126,10 @@ async fn scenario<E: Engine>(s: &TxnStorage<E>) {
         .await
         .unwrap());
     assert_eq!(rev, vec![(b"b".to_vec(), vec![]), (b"a".to_vec(), vec![])]);
+    // An empty start is unbounded (TiKV's `from_raw_maybe_unbounded`): reverse from the end.
+    let from_end = kv(s.scan(scan(b"", None, true, true, 10)).await.unwrap());
+    let keys: Vec<Vec<u8>> = from_end.into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, vec![b"c".to_vec(), b"b".to_vec(), b"a".to_vec()]);
     assert_eq!(
         kv(s.scan(scan(b"b", None, false, false, 1)).await.unwrap()).len(),
         1
