@@ -40,7 +40,8 @@ mod write;
 
 pub use commit_record::{make_rollback, OverlappedWrite, TxnCommitRecord};
 pub use engine::{
-    Cf, Cursor, IterBounds, LsmEngine, LsmSnapshot, MemEngine, MemSnapshot, Modify, Snapshot,
+    end_past_last, Cf, Cursor, IterBounds, LsmEngine, LsmSnapshot, MemEngine, MemSnapshot, Modify,
+    Snapshot,
 };
 pub use error::{Error, Result};
 pub use key::{Key, TS_LEN};

@@ -106,6 +106,14 @@ async fn scenario<E: Engine>(s: &TxnStorage<E>) {
     assert_eq!(get(s, &key(998), 100).await, Some(b"v".to_vec()));
     assert_eq!(get(s, &key(3000), 100).await, Some(b"v".to_vec()));
     assert!(s.delete_range(b"b", b"a").await.is_err());
+
+    // delete_from removes every record from k03060 to the last key, and nothing before.
+    s.delete_from(&key(3060)).await.unwrap();
+    assert_eq!(get(s, &key(3060), 100).await, None);
+    assert_eq!(get(s, &key(3099), 100).await, None);
+    assert_eq!(get(s, &key(3059), 100).await, Some(b"v".to_vec()));
+    s.delete_from(b"").await.unwrap();
+    assert_eq!(get(s, &key(0), 100).await, None);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -169,6 +169,34 @@ impl<S: Snapshot + ?Sized> Snapshot for Box<S> {
     }
 }
 
+/// An exclusive end for a range deletion that covers every key of `cf` at or after `lower`
+/// in `snap`: just past its last key. `None` when there is no such key.
+///
+/// Range deletions need a finite end, and no finite key is greater than every possible key;
+/// but a deletion "to the end" must only remove what exists when it is asked for. A key
+/// written concurrently past the last one is ordered after the deletion, as any concurrent
+/// write would be.
+///
+/// # Errors
+/// Engine errors (I/O, corruption).
+pub fn end_past_last<S: Snapshot + ?Sized>(
+    snap: &S,
+    cf: Cf,
+    lower: &[u8],
+) -> Result<Option<Vec<u8>>> {
+    let bounds = IterBounds {
+        lower: Some(lower.to_vec()),
+        upper: None,
+    };
+    let mut cursor = snap.iter_cf(cf, bounds)?;
+    if !cursor.seek_to_last()? {
+        return Ok(None);
+    }
+    let mut end = cursor.key().to_vec();
+    end.push(0);
+    Ok(Some(end))
+}
+
 /// One change to the engine, in one column family.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Modify {
@@ -207,5 +235,47 @@ impl Modify {
             Modify::Delete { key, .. } => key.len(),
             Modify::DeleteRange { start, end, .. } => start.len() + end.len(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn end_past_last_covers_the_last_key_and_nothing_before_lower() {
+        let engine = MemEngine::default();
+        let snap = engine.snapshot();
+        assert_eq!(end_past_last(&snap, Cf::Raw, b"").unwrap(), None);
+        let put = |key: &[u8]| Modify::Put {
+            cf: Cf::Raw,
+            key: key.to_vec(),
+            value: b"v".to_vec(),
+        };
+        engine
+            .write(vec![put(b"a"), put(b"m"), put(b"\xff\xff")])
+            .unwrap();
+        let snap = engine.snapshot();
+        assert_eq!(
+            end_past_last(&snap, Cf::Raw, b"b").unwrap(),
+            Some(b"\xff\xff\0".to_vec())
+        );
+        // Another family's keys do not count.
+        assert_eq!(end_past_last(&snap, Cf::Write, b"").unwrap(), None);
+        // Nothing at or after the lower bound.
+        engine
+            .write(vec![Modify::Delete {
+                cf: Cf::Raw,
+                key: b"\xff\xff".to_vec(),
+            }])
+            .unwrap();
+        let snap = engine.snapshot();
+        assert_eq!(end_past_last(&snap, Cf::Raw, b"n").unwrap(), None);
+        assert_eq!(
+            end_past_last(&snap, Cf::Raw, b"").unwrap(),
+            Some(b"m\0".to_vec())
+        );
     }
 }

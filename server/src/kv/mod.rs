@@ -20,7 +20,9 @@ mod txn_read;
 mod txn_status;
 mod txn_write;
 
+use std::future::Future;
 use std::sync::Arc;
+use std::time::Instant;
 
 pub use context::Limits;
 use context::{Checker, Family, Refusal};
@@ -89,6 +91,15 @@ impl Inner {
         keys: impl IntoIterator<Item = &'k [u8]>,
     ) -> Result<Arc<Region>, R> {
         self.check.check(ctx, family, keys).map_err(R::refused)
+    }
+
+    /// Runs one command of the transaction layer, recording its time under TiKV's command
+    /// label (`prewrite`, `raw_put`, …) in the scheduler metrics.
+    async fn timed<T>(&self, label: &'static str, command: impl Future<Output = T>) -> T {
+        let start = Instant::now();
+        let out = command.await;
+        self.metrics.observe_scheduler(label, start.elapsed());
+        out
     }
 }
 

@@ -48,8 +48,7 @@ impl Inner {
             return resp;
         }
         answer(
-            self.raw
-                .get(&req.key)
+            self.timed("raw_get", self.raw.get(&req.key))
                 .await
                 .map(|v| kvrpcpb::RawGetResponse {
                     not_found: v.is_none(),
@@ -68,8 +67,7 @@ impl Inner {
             return resp;
         }
         answer(
-            self.raw
-                .batch_get(&req.keys)
+            self.timed("raw_batch_get", self.raw.batch_get(&req.keys))
                 .await
                 .map(|pairs| kvrpcpb::RawBatchGetResponse {
                     pairs: pairs_to_pb(pairs),
@@ -86,8 +84,7 @@ impl Inner {
             return resp;
         }
         answer(
-            self.raw
-                .get_key_ttl(&req.key)
+            self.timed("raw_get_key_ttl", self.raw.get_key_ttl(&req.key))
                 .await
                 .map(|ttl| kvrpcpb::RawGetKeyTtlResponse {
                     not_found: ttl.is_none(),
@@ -102,8 +99,7 @@ impl Inner {
             return resp;
         }
         answer(
-            self.raw
-                .put(req.key, req.value, req.ttl)
+            self.timed("raw_put", self.raw.put(req.key, req.value, req.ttl))
                 .await
                 .map(|()| kvrpcpb::RawPutResponse::default()),
         )
@@ -134,8 +130,7 @@ impl Inner {
             })
             .collect();
         answer(
-            self.raw
-                .batch_put(pairs, &ttls)
+            self.timed("raw_batch_put", self.raw.batch_put(pairs, &ttls))
                 .await
                 .map(|()| kvrpcpb::RawBatchPutResponse::default()),
         )
@@ -149,8 +144,7 @@ impl Inner {
             return resp;
         }
         answer(
-            self.raw
-                .delete(req.key)
+            self.timed("raw_delete", self.raw.delete(req.key))
                 .await
                 .map(|()| kvrpcpb::RawDeleteResponse::default()),
         )
@@ -165,8 +159,7 @@ impl Inner {
             return resp;
         }
         answer(
-            self.raw
-                .batch_delete(req.keys)
+            self.timed("raw_batch_delete", self.raw.batch_delete(req.keys))
                 .await
                 .map(|()| kvrpcpb::RawBatchDeleteResponse::default()),
         )
@@ -187,14 +180,15 @@ impl Inner {
             Ok(b) => b,
             Err(r) => return refuse(r),
         };
-        let Some(upper) = upper else {
-            return refuse(Refusal::Invalid(
-                "raw delete_range needs an end key (the last region has no end)".into(),
-            ));
+        // No end: the range reaches past the last region's (unbounded) end.
+        let delete = async {
+            match upper {
+                Some(upper) => self.raw.delete_range(lower, upper).await,
+                None => self.raw.delete_from(lower).await,
+            }
         };
         answer(
-            self.raw
-                .delete_range(lower, upper)
+            self.timed("raw_delete_range", delete)
                 .await
                 .map(|()| kvrpcpb::RawDeleteRangeResponse::default()),
         )
@@ -221,13 +215,16 @@ impl Inner {
         };
         let (start, end) = tikv_order(lower, upper, req.reverse);
         answer(
-            self.raw
-                .scan(&start, end.as_deref(), limit, req.key_only, req.reverse)
-                .await
-                .map(|pairs| kvrpcpb::RawScanResponse {
-                    kvs: pairs_to_pb(pairs),
-                    ..Default::default()
-                }),
+            self.timed(
+                "raw_scan",
+                self.raw
+                    .scan(&start, end.as_deref(), limit, req.key_only, req.reverse),
+            )
+            .await
+            .map(|pairs| kvrpcpb::RawScanResponse {
+                kvs: pairs_to_pb(pairs),
+                ..Default::default()
+            }),
         )
     }
 
@@ -269,13 +266,16 @@ impl Inner {
             Err(r) => return refuse(r),
         };
         answer(
-            self.raw
-                .batch_scan(&ranges, each_limit, req.key_only, req.reverse)
-                .await
-                .map(|pairs| kvrpcpb::RawBatchScanResponse {
-                    kvs: pairs_to_pb(pairs),
-                    ..Default::default()
-                }),
+            self.timed(
+                "raw_batch_scan",
+                self.raw
+                    .batch_scan(&ranges, each_limit, req.key_only, req.reverse),
+            )
+            .await
+            .map(|pairs| kvrpcpb::RawBatchScanResponse {
+                kvs: pairs_to_pb(pairs),
+                ..Default::default()
+            }),
         )
     }
 
@@ -288,15 +288,18 @@ impl Inner {
         }
         let expected = (!req.previous_not_exist).then_some(req.previous_value);
         answer(
-            self.raw
-                .compare_and_swap(req.key, expected, req.value, req.ttl)
-                .await
-                .map(|r| kvrpcpb::RawCasResponse {
-                    succeed: r.succeed,
-                    previous_not_exist: r.previous_value.is_none(),
-                    previous_value: r.previous_value.unwrap_or_default(),
-                    ..Default::default()
-                }),
+            self.timed(
+                "raw_compare_and_swap",
+                self.raw
+                    .compare_and_swap(req.key, expected, req.value, req.ttl),
+            )
+            .await
+            .map(|r| kvrpcpb::RawCasResponse {
+                succeed: r.succeed,
+                previous_not_exist: r.previous_value.is_none(),
+                previous_value: r.previous_value.unwrap_or_default(),
+                ..Default::default()
+            }),
         )
     }
 
@@ -328,8 +331,7 @@ impl Inner {
             }
         }
         answer(
-            self.raw
-                .checksum(&ranges)
+            self.timed("raw_checksum", self.raw.checksum(&ranges))
                 .await
                 .map(|c| kvrpcpb::RawChecksumResponse {
                     checksum: c.crc64_xor,

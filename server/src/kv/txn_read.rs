@@ -36,14 +36,16 @@ impl Inner {
         }
         let options = ctx.map(read_options).unwrap_or_default();
         answer(
-            self.txn
-                .get(&req.key, TimeStamp::new(req.version), options)
-                .await
-                .map(|v| kvrpcpb::GetResponse {
-                    not_found: v.is_none(),
-                    value: v.unwrap_or_default(),
-                    ..Default::default()
-                }),
+            self.timed(
+                "get",
+                self.txn.get(&req.key, TimeStamp::new(req.version), options),
+            )
+            .await
+            .map(|v| kvrpcpb::GetResponse {
+                not_found: v.is_none(),
+                value: v.unwrap_or_default(),
+                ..Default::default()
+            }),
         )
     }
 
@@ -57,13 +59,16 @@ impl Inner {
         }
         let options = ctx.map(read_options).unwrap_or_default();
         answer(
-            self.txn
-                .batch_get(&req.keys, TimeStamp::new(req.version), options)
-                .await
-                .map(|pairs| kvrpcpb::BatchGetResponse {
-                    pairs: pairs.into_iter().map(kv_pair).collect(),
-                    ..Default::default()
-                }),
+            self.timed(
+                "batch_get",
+                self.txn
+                    .batch_get(&req.keys, TimeStamp::new(req.version), options),
+            )
+            .await
+            .map(|pairs| kvrpcpb::BatchGetResponse {
+                pairs: pairs.into_iter().map(kv_pair).collect(),
+                ..Default::default()
+            }),
         )
     }
 
@@ -97,7 +102,7 @@ impl Inner {
             reverse: req.reverse,
             read: ctx.map(read_options).unwrap_or_default(),
         };
-        match self.txn.scan(scan).await {
+        match self.timed("scan", self.txn.scan(scan)).await {
             Ok(pairs) => kvrpcpb::ScanResponse {
                 pairs: pairs.into_iter().map(kv_pair).collect(),
                 ..Default::default()
@@ -128,18 +133,20 @@ impl Inner {
                 Err(r) => return refuse(r),
             };
         answer(
-            self.txn
-                .scan_lock(
+            self.timed(
+                "scan_lock",
+                self.txn.scan_lock(
                     TimeStamp::new(req.max_version),
                     (!lower.is_empty()).then_some(lower.as_slice()),
                     upper.as_deref(),
                     req.limit as usize,
-                )
-                .await
-                .map(|locks| kvrpcpb::ScanLockResponse {
-                    locks: locks.iter().map(lock_info).collect(),
-                    ..Default::default()
-                }),
+                ),
+            )
+            .await
+            .map(|locks| kvrpcpb::ScanLockResponse {
+                locks: locks.iter().map(lock_info).collect(),
+                ..Default::default()
+            }),
         )
     }
 }

@@ -30,35 +30,39 @@ impl Inner {
             resolving_pessimistic_lock: req.resolving_pessimistic_lock,
             verify_is_primary: req.verify_is_primary,
         };
-        answer(self.txn.check_txn_status(&key, args).await.map(|status| {
-            use kvrpcpb::Action;
-            let mut resp = kvrpcpb::CheckTxnStatusResponse::default();
-            let action = match status {
-                TxnStatus::RolledBack => Action::NoAction,
-                TxnStatus::TtlExpire => Action::TtlExpireRollback,
-                TxnStatus::LockNotExist => Action::LockNotExistRollback,
-                TxnStatus::PessimisticRollBack => Action::TtlExpirePessimisticRollback,
-                TxnStatus::LockNotExistDoNothing => Action::LockNotExistDoNothing,
-                TxnStatus::Committed { commit_ts } => {
-                    resp.commit_version = commit_ts.into_inner();
-                    Action::NoAction
-                }
-                TxnStatus::Uncommitted {
-                    lock,
-                    min_commit_ts_pushed,
-                } => {
-                    resp.lock_ttl = lock.ttl;
-                    resp.lock_info = Some(lock_info(&lock.into_lock_info(key)));
-                    if min_commit_ts_pushed {
-                        Action::MinCommitTsPushed
-                    } else {
-                        Action::NoAction
-                    }
-                }
-            };
-            resp.action = action as i32;
-            resp
-        }))
+        answer(
+            self.timed("check_txn_status", self.txn.check_txn_status(&key, args))
+                .await
+                .map(|status| {
+                    use kvrpcpb::Action;
+                    let mut resp = kvrpcpb::CheckTxnStatusResponse::default();
+                    let action = match status {
+                        TxnStatus::RolledBack => Action::NoAction,
+                        TxnStatus::TtlExpire => Action::TtlExpireRollback,
+                        TxnStatus::LockNotExist => Action::LockNotExistRollback,
+                        TxnStatus::PessimisticRollBack => Action::TtlExpirePessimisticRollback,
+                        TxnStatus::LockNotExistDoNothing => Action::LockNotExistDoNothing,
+                        TxnStatus::Committed { commit_ts } => {
+                            resp.commit_version = commit_ts.into_inner();
+                            Action::NoAction
+                        }
+                        TxnStatus::Uncommitted {
+                            lock,
+                            min_commit_ts_pushed,
+                        } => {
+                            resp.lock_ttl = lock.ttl;
+                            resp.lock_info = Some(lock_info(&lock.into_lock_info(key)));
+                            if min_commit_ts_pushed {
+                                Action::MinCommitTsPushed
+                            } else {
+                                Action::NoAction
+                            }
+                        }
+                    };
+                    resp.action = action as i32;
+                    resp
+                }),
+        )
     }
 
     pub(super) async fn kv_check_secondary_locks(
@@ -71,20 +75,22 @@ impl Inner {
         }
         let start = TimeStamp::new(req.start_version);
         answer(
-            self.txn
-                .check_secondary_locks(&req.keys, start)
-                .await
-                .map(|status| match status {
-                    SecondaryLocksStatus::Locked(locks) => kvrpcpb::CheckSecondaryLocksResponse {
-                        locks: locks.iter().map(lock_info).collect(),
-                        ..Default::default()
-                    },
-                    SecondaryLocksStatus::Committed(ts) => kvrpcpb::CheckSecondaryLocksResponse {
-                        commit_ts: ts.into_inner(),
-                        ..Default::default()
-                    },
-                    SecondaryLocksStatus::RolledBack => Default::default(),
-                }),
+            self.timed(
+                "check_secondary_locks",
+                self.txn.check_secondary_locks(&req.keys, start),
+            )
+            .await
+            .map(|status| match status {
+                SecondaryLocksStatus::Locked(locks) => kvrpcpb::CheckSecondaryLocksResponse {
+                    locks: locks.iter().map(lock_info).collect(),
+                    ..Default::default()
+                },
+                SecondaryLocksStatus::Committed(ts) => kvrpcpb::CheckSecondaryLocksResponse {
+                    commit_ts: ts.into_inner(),
+                    ..Default::default()
+                },
+                SecondaryLocksStatus::RolledBack => Default::default(),
+            }),
         )
     }
 
@@ -98,13 +104,15 @@ impl Inner {
         }
         let start = TimeStamp::new(req.start_version);
         answer(
-            self.txn
-                .txn_heart_beat(key, start, req.advise_lock_ttl)
-                .await
-                .map(|ttl| kvrpcpb::TxnHeartBeatResponse {
-                    lock_ttl: ttl,
-                    ..Default::default()
-                }),
+            self.timed(
+                "txn_heart_beat",
+                self.txn.txn_heart_beat(key, start, req.advise_lock_ttl),
+            )
+            .await
+            .map(|ttl| kvrpcpb::TxnHeartBeatResponse {
+                lock_ttl: ttl,
+                ..Default::default()
+            }),
         )
     }
 
@@ -126,7 +134,13 @@ impl Inner {
                 TimeStamp::new(req.start_version),
                 TimeStamp::new(req.commit_version),
             );
-            return done(self.txn.resolve_lock_lite(start, commit, &req.keys).await);
+            return done(
+                self.timed(
+                    "resolve_lock_lite",
+                    self.txn.resolve_lock_lite(start, commit, &req.keys),
+                )
+                .await,
+            );
         }
         let status: HashMap<TimeStamp, TimeStamp> = if req.txn_infos.is_empty() {
             HashMap::from([(
@@ -145,10 +159,12 @@ impl Inner {
         };
         let lower = (!lower.is_empty()).then_some(lower.as_slice());
         done(
-            self.txn
-                .resolve_lock(status, lower, upper.as_deref())
-                .await
-                .map(|_| ()),
+            self.timed(
+                "resolve_lock",
+                self.txn.resolve_lock(status, lower, upper.as_deref()),
+            )
+            .await
+            .map(|_| ()),
         )
     }
 
@@ -163,10 +179,13 @@ impl Inner {
         };
         let lower = (!lower.is_empty()).then_some(lower.as_slice());
         answer(
-            self.txn
-                .gc(TimeStamp::new(req.safe_point), lower, upper.as_deref())
-                .await
-                .map(|_| kvrpcpb::GcResponse::default()),
+            self.timed(
+                "gc",
+                self.txn
+                    .gc(TimeStamp::new(req.safe_point), lower, upper.as_deref()),
+            )
+            .await
+            .map(|_| kvrpcpb::GcResponse::default()),
         )
     }
 
@@ -193,17 +212,18 @@ impl Inner {
                 Ok(b) => b,
                 Err(r) => return refuse(r),
             };
-        let Some(upper) = upper else {
-            return refuse(Refusal::Invalid(
-                "delete_range needs an end key (the last region has no end)".into(),
-            ));
-        };
         if req.notify_only {
             return kvrpcpb::DeleteRangeResponse::default();
         }
+        // No end: the range reaches past the last region's (unbounded) end.
+        let delete = async {
+            match upper {
+                Some(upper) => self.txn.delete_range(&lower, &upper).await,
+                None => self.txn.delete_from(&lower).await,
+            }
+        };
         answer(
-            self.txn
-                .delete_range(&lower, &upper)
+            self.timed("delete_range", delete)
                 .await
                 .map(|()| kvrpcpb::DeleteRangeResponse::default()),
         )
@@ -222,10 +242,12 @@ impl Inner {
             return refuse(r);
         }
         answer(
-            self.txn
-                .delete_range(&req.start_key, &req.end_key)
-                .await
-                .map(|()| kvrpcpb::UnsafeDestroyRangeResponse::default()),
+            self.timed(
+                "unsafe_destroy_range",
+                self.txn.delete_range(&req.start_key, &req.end_key),
+            )
+            .await
+            .map(|()| kvrpcpb::UnsafeDestroyRangeResponse::default()),
         )
     }
 }

@@ -37,8 +37,7 @@ impl Inner {
                 .then(|| req.secondaries.clone()),
         };
         answer(
-            self.txn
-                .prewrite(request)
+            self.timed("prewrite", self.txn.prewrite(request))
                 .await
                 .map(|r| kvrpcpb::PrewriteResponse {
                     errors: r.errors.iter().map(key_error_of).collect(),
@@ -59,8 +58,7 @@ impl Inner {
             TimeStamp::new(req.commit_version),
         );
         answer(
-            self.txn
-                .commit(&req.keys, start, commit)
+            self.timed("commit", self.txn.commit(&req.keys, start, commit))
                 .await
                 .map(|()| kvrpcpb::CommitResponse {
                     commit_version: req.commit_version,
@@ -77,11 +75,13 @@ impl Inner {
             return resp;
         }
         let result = self
-            .txn
-            .cleanup(
-                &req.key,
-                TimeStamp::new(req.start_version),
-                TimeStamp::new(req.current_ts),
+            .timed(
+                "cleanup",
+                self.txn.cleanup(
+                    &req.key,
+                    TimeStamp::new(req.start_version),
+                    TimeStamp::new(req.current_ts),
+                ),
             )
             .await;
         match result {
@@ -109,10 +109,13 @@ impl Inner {
             return resp;
         }
         answer(
-            self.txn
-                .batch_rollback(&req.keys, TimeStamp::new(req.start_version))
-                .await
-                .map(|()| kvrpcpb::BatchRollbackResponse::default()),
+            self.timed(
+                "rollback",
+                self.txn
+                    .batch_rollback(&req.keys, TimeStamp::new(req.start_version)),
+            )
+            .await
+            .map(|()| kvrpcpb::BatchRollbackResponse::default()),
         )
     }
 
@@ -147,24 +150,26 @@ impl Inner {
             lock_only_if_exists: req.lock_only_if_exists,
         };
         answer(
-            self.txn
-                .acquire_pessimistic_lock(request, req.wait_timeout)
-                .await
-                .map(|results| {
-                    let mut resp = kvrpcpb::PessimisticLockResponse::default();
-                    // TiKV's legacy wake-up mode answers in `values` / `not_founds`.
-                    for r in results {
-                        match r {
-                            PessimisticLockKeyResult::Empty => {}
-                            PessimisticLockKeyResult::Value(v) => {
-                                resp.not_founds.push(v.is_none());
-                                resp.values.push(v.unwrap_or_default());
-                            }
-                            PessimisticLockKeyResult::Existence(e) => resp.not_founds.push(!e),
+            self.timed(
+                "acquire_pessimistic_lock",
+                self.txn.acquire_pessimistic_lock(request, req.wait_timeout),
+            )
+            .await
+            .map(|results| {
+                let mut resp = kvrpcpb::PessimisticLockResponse::default();
+                // TiKV's legacy wake-up mode answers in `values` / `not_founds`.
+                for r in results {
+                    match r {
+                        PessimisticLockKeyResult::Empty => {}
+                        PessimisticLockKeyResult::Value(v) => {
+                            resp.not_founds.push(v.is_none());
+                            resp.values.push(v.unwrap_or_default());
                         }
+                        PessimisticLockKeyResult::Existence(e) => resp.not_founds.push(!e),
                     }
-                    resp
-                }),
+                }
+                resp
+            }),
         )
     }
 
@@ -177,14 +182,16 @@ impl Inner {
             return resp;
         }
         answer(
-            self.txn
-                .pessimistic_rollback(
+            self.timed(
+                "pessimistic_rollback",
+                self.txn.pessimistic_rollback(
                     &req.keys,
                     TimeStamp::new(req.start_version),
                     TimeStamp::new(req.for_update_ts),
-                )
-                .await
-                .map(|_| kvrpcpb::PessimisticRollbackResponse::default()),
+                ),
+            )
+            .await
+            .map(|_| kvrpcpb::PessimisticRollbackResponse::default()),
         )
     }
 }

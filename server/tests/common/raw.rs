@@ -1,5 +1,5 @@
 //! The raw API scenario both API versions run: CRUD, batches, scans both ways with limits
-//! and key-only, TTL, compare-and-swap, delete_range.
+//! and key-only, TTL, compare-and-swap, delete_range (bounded and to the end).
 
 use tikv_client::{KvPair, RawClient, Value};
 
@@ -102,4 +102,11 @@ pub async fn run(client: &RawClient) {
         .unwrap();
     assert!(ok);
     assert_eq!(cas.get(b"cas".to_vec()).await.unwrap(), Some(b"2".to_vec()));
+
+    // delete_range with no end: everything from the start key on, through the last region.
+    client.delete_range(b"d".to_vec()..).await.unwrap();
+    for gone in [k(0), k(40), b"ttl".to_vec()] {
+        assert_eq!(client.get(gone).await.unwrap(), None);
+    }
+    assert_eq!(client.get(b"cas".to_vec()).await.unwrap(), Some(b"2".to_vec()));
 }

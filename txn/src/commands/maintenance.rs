@@ -84,6 +84,28 @@ impl<E: Engine> TxnStorage<E> {
             .collect();
         self.engine.write(modifies, self.sync).await
     }
+
+    /// Deletes every transactional record of keys at or after `start`: a
+    /// [`delete_range`](Self::delete_range) with no end, for a range reaching past the last
+    /// region. What exists when it is asked for is removed (see [`mvcc::end_past_last`]).
+    ///
+    /// # Errors
+    /// Engine errors.
+    pub async fn delete_from(&self, start: &[u8]) -> Result<()> {
+        let s = Key::from_raw(start).into_encoded();
+        let snap = self.engine.snapshot().await?;
+        let mut modifies = Vec::new();
+        for cf in [Cf::Default, Cf::Lock, Cf::Write] {
+            if let Some(end) = mvcc::end_past_last(&snap, cf, &s)? {
+                modifies.push(Modify::DeleteRange {
+                    cf,
+                    start: s.clone(),
+                    end,
+                });
+            }
+        }
+        self.engine.write(modifies, self.sync).await
+    }
 }
 
 /// Up to `limit` distinct user keys of the write CF within `bounds`, after `after`.

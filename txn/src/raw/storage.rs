@@ -237,6 +237,23 @@ impl<E: Engine> RawStorage<E> {
         self.engine.write(vec![m], self.sync).await
     }
 
+    /// Removes every key at or after `start` (within `start`'s keyspace in V2): a
+    /// [`delete_range`](Self::delete_range) with no end, for a range reaching past the last
+    /// region. What exists when it is asked for is removed (see [`mvcc::end_past_last`]).
+    ///
+    /// # Errors
+    /// As [`delete_range`](Self::delete_range).
+    pub async fn delete_from(&self, start: Vec<u8>) -> Result<()> {
+        if let Some(end) = self.api_version.confine_upper(&start, None)? {
+            return self.delete_range(start, end).await;
+        }
+        let snap = self.engine.snapshot().await?;
+        match mvcc::end_past_last(&snap, Cf::Raw, &start)? {
+            Some(end) => self.delete_range(start, end).await,
+            None => Ok(()),
+        }
+    }
+
     /// One TTL per pair, by TiKV's rule (see [`batch_put`](Self::batch_put)).
     fn expand_ttls(&self, pairs: usize, ttls: &[u64]) -> Result<Vec<u64>> {
         let expanded = match ttls {
@@ -384,6 +401,12 @@ mod tests {
         assert!(s.get(b"c").await.unwrap().is_some());
         s.delete_range(vec![], b"c".to_vec()).await.unwrap();
         assert_eq!(s.get(b"a").await.unwrap(), None);
+        s.put(b"\xff\xff".to_vec(), b"v".to_vec(), 0).await.unwrap();
+        s.delete_from(b"d".to_vec()).await.unwrap();
+        assert!(s.get(b"c").await.unwrap().is_some());
+        assert_eq!(s.get(b"\xff\xff").await.unwrap(), None);
+        s.delete_from(vec![]).await.unwrap();
+        assert_eq!(s.get(b"c").await.unwrap(), None);
         let (v2, _) = storage(ApiVersion::V2);
         let e = v2
             .delete_range(b"r\0\0\x01a".to_vec(), b"r\0\0\x03".to_vec())
