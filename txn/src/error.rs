@@ -40,6 +40,13 @@ pub enum Error {
     #[error("TTL is not enabled (API V1 without enable_ttl)")]
     TtlNotEnabled,
 
+    /// The engine underneath refused the request or could not serve it, for a reason of
+    /// its own (e.g. the Raft-backed engine: this node is not the region's leader, the
+    /// region's epoch changed). Boxed so this crate need not know the engine's types: the
+    /// server downcasts it to answer with the matching region error.
+    #[error("engine: {0}")]
+    Engine(Box<dyn std::error::Error + Send + Sync + 'static>),
+
     /// A bug or a lost task, never a client's fault.
     #[error("internal error: {0}")]
     Internal(String),

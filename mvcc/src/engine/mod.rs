@@ -36,6 +36,11 @@ pub enum Cf {
 }
 
 impl Cf {
+    /// The family with stable index `i` (see [`Cf::index`]), if any.
+    pub fn from_index(i: usize) -> Option<Cf> {
+        Cf::ALL.get(i).copied()
+    }
+
     /// All of them, in index order.
     pub const ALL: [Cf; 4] = [Cf::Default, Cf::Lock, Cf::Write, Cf::Raw];
 
@@ -52,7 +57,9 @@ impl Cf {
         }
     }
 
-    pub(crate) fn index(self) -> usize {
+    /// The family's stable index (its position in [`Cf::ALL`]); stored in replicated
+    /// commands, so never renumbered.
+    pub fn index(self) -> usize {
         match self {
             Cf::Default => 0,
             Cf::Lock => 1,

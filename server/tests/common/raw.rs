@@ -108,5 +108,8 @@ pub async fn run(client: &RawClient) {
     for gone in [k(0), k(40), b"ttl".to_vec()] {
         assert_eq!(client.get(gone).await.unwrap(), None);
     }
-    assert_eq!(client.get(b"cas".to_vec()).await.unwrap(), Some(b"2".to_vec()));
+    assert_eq!(
+        client.get(b"cas".to_vec()).await.unwrap(),
+        Some(b"2".to_vec())
+    );
 }

@@ -1,0 +1,257 @@
+//! Applying a peer's committed entries to the KV column families, in log order, in the
+//! round's apply batch — with the apply state, so data and "applied through" move together
+//! (`state.rs`, invariant 2).
+//!
+//! Every replica applies the same entries to the same state, so every decision here is a
+//! function of the entry and the region as applied so far: a command made under an older
+//! epoch is refused by all replicas alike.
+
+use lsm::WriteBatch;
+use mvcc::Modify;
+use raft::eraftpb::{ConfChangeType, Entry, EntryType};
+
+use crate::callback::WriteCallback;
+use crate::command::{Command, Request};
+use crate::engines::Engines;
+use crate::error::{Error, Result};
+use crate::peer::Peer;
+use crate::region::{Epoch, Region};
+use crate::state::{PeerState, RegionState};
+
+/// What applying a round of entries leaves the store to do once the batch is written.
+#[derive(Default)]
+pub(crate) struct Applied {
+    /// Proposals to answer.
+    pub(crate) answers: Vec<(WriteCallback, Result<()>)>,
+    /// Regions split off this one: their peers on this store are to be created.
+    pub(crate) split_born: Vec<Region>,
+    /// This peer was removed from the region: destroy it.
+    pub(crate) destroy: bool,
+    /// Log entries `from..=to` may be deleted (compacted).
+    pub(crate) gc: Option<(u64, u64)>,
+    /// The region's descriptor changed (publish it).
+    pub(crate) region_changed: bool,
+}
+
+/// Puts `modifies` into `wb`.
+pub(crate) fn write_modifies(
+    engines: &Engines,
+    modifies: &[Modify],
+    wb: &mut WriteBatch,
+) -> Result<()> {
+    for m in modifies {
+        match m {
+            Modify::Put { cf, key, value } => wb.put(engines.kv.cf_id(*cf), key, value),
+            Modify::Delete { cf, key } => wb.delete(engines.kv.cf_id(*cf), key),
+            Modify::DeleteRange { cf, start, end } => {
+                wb.delete_range(engines.kv.cf_id(*cf), start, end)?
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Puts `region`'s state into `wb`.
+pub(crate) fn write_region_state(
+    engines: &Engines,
+    region: &Region,
+    state: PeerState,
+    wb: &mut WriteBatch,
+) {
+    let rs = RegionState {
+        state,
+        region: region.clone(),
+    };
+    wb.put(
+        engines.raft_cf,
+        &crate::state::region_state_key(region.id),
+        &rs.encode(),
+    );
+}
+
+impl Peer {
+    /// Applies committed `entries` into `wb`.
+    ///
+    /// # Errors
+    /// Only what makes the peer unusable: a corrupt entry, an engine error. A refused
+    /// command is an answer, not an error.
+    pub(crate) fn apply_entries(
+        &mut self,
+        entries: &[Entry],
+        wb: &mut WriteBatch,
+        out: &mut Applied,
+    ) -> Result<()> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let region_id = self.region_id();
+        let mut apply = self.raw.store().apply;
+        for e in entries {
+            if e.index <= apply.applied_index {
+                continue;
+            }
+            let cb = self.pending.take_for_entry(region_id, e.index, e.term);
+            let result = match e.get_entry_type() {
+                EntryType::EntryNormal if e.data.is_empty() => match cb {
+                    // Raft put an empty entry in our proposal's place (a conf change while
+                    // another was pending).
+                    Some(_) => Err(Error::StaleCommand {
+                        region_id,
+                        reason: "raft dropped the proposal (a conf change is pending)",
+                    }),
+                    None => Ok(()),
+                },
+                EntryType::EntryNormal => {
+                    let cmd = Command::decode(&e.data).map_err(|err| {
+                        Error::corrupt(
+                            format!("entry {} of region {region_id}", e.index),
+                            err.to_string(),
+                        )
+                    })?;
+                    self.exec(cmd, e.index, &mut apply, wb, out)?
+                }
+                EntryType::EntryConfChange => self.exec_conf_change(&e.data, wb, out)?,
+                EntryType::EntryConfChangeV2 => {
+                    return Err(Error::corrupt(
+                        format!("entry {} of region {region_id}", e.index),
+                        "joint conf changes are never proposed",
+                    ))
+                }
+            };
+            apply.applied_index = e.index;
+            if let Some(cb) = cb {
+                out.answers.push((cb, result));
+            }
+        }
+        self.raw.mut_store().set_apply_state(apply, wb);
+        Ok(())
+    }
+
+    /// One command: `Ok(answer)`, or an error that stops the peer.
+    fn exec(
+        &mut self,
+        cmd: Command,
+        index: u64,
+        apply: &mut crate::state::ApplyState,
+        wb: &mut WriteBatch,
+        out: &mut Applied,
+    ) -> Result<Result<()>> {
+        let region = self.region().clone();
+        if cmd.region_id != region.id
+            || (cmd.request.checks_version() && cmd.epoch.version != region.epoch.version)
+        {
+            return Ok(Err(Error::EpochNotMatch {
+                reason: format!(
+                    "command of entry {index} made at {:?}, region {} is at {:?}",
+                    cmd.epoch, region.id, region.epoch
+                ),
+                current: vec![region],
+            }));
+        }
+        match cmd.request {
+            Request::Write(modifies) => {
+                write_modifies(self.raw.store().engines(), &modifies, wb)?;
+                Ok(Ok(()))
+            }
+            Request::Split {
+                split_key,
+                new_region_id,
+                new_peer_ids,
+            } => Ok(self.exec_split(split_key, new_region_id, new_peer_ids, wb, out)),
+            Request::CompactLog { index: to, term } => {
+                if to <= apply.truncated_index {
+                    return Ok(Ok(()));
+                }
+                if to > apply.applied_index {
+                    return Ok(Err(Error::InvalidArgument(format!(
+                        "compact to {to} beyond applied {}",
+                        apply.applied_index
+                    ))));
+                }
+                out.gc = Some((apply.truncated_index + 1, to));
+                apply.truncated_index = to;
+                apply.truncated_term = term;
+                Ok(Ok(()))
+            }
+        }
+    }
+
+    fn exec_split(
+        &mut self,
+        split_key: Vec<u8>,
+        new_region_id: u64,
+        new_peer_ids: Vec<u64>,
+        wb: &mut WriteBatch,
+        out: &mut Applied,
+    ) -> Result<()> {
+        let mut left = self.region().clone();
+        let inside =
+            split_key > left.start_key && (left.end_key.is_empty() || split_key < left.end_key);
+        if !inside || new_peer_ids.len() != left.peers.len() {
+            return Err(Error::InvalidArgument(format!(
+                "split of region {} at {split_key:02x?} with {} new peer ids: not inside {:02x?}..{:02x?} or not one id per peer",
+                left.id,
+                new_peer_ids.len(),
+                left.start_key,
+                left.end_key
+            )));
+        }
+        left.epoch.version += 1;
+        let right = Region {
+            id: new_region_id,
+            start_key: split_key.clone(),
+            end_key: std::mem::replace(&mut left.end_key, split_key),
+            epoch: Epoch {
+                conf_ver: left.epoch.conf_ver,
+                version: left.epoch.version,
+            },
+            peers: left
+                .peers
+                .iter()
+                .zip(&new_peer_ids)
+                .map(|(p, id)| crate::region::Peer {
+                    id: *id,
+                    store_id: p.store_id,
+                })
+                .collect(),
+        };
+        write_region_state(self.raw.store().engines(), &left, PeerState::Normal, wb);
+        self.raw.mut_store().region = left;
+        out.split_born.push(right);
+        out.region_changed = true;
+        Ok(())
+    }
+
+    fn exec_conf_change(
+        &mut self,
+        data: &[u8],
+        wb: &mut WriteBatch,
+        out: &mut Applied,
+    ) -> Result<Result<()>> {
+        let (cc, peer) = self.decode_conf_change(data)?;
+        let mut region = self.region().clone();
+        let present = region.peer(peer.id).is_some();
+        match cc.get_change_type() {
+            ConfChangeType::AddNode if !present => region.peers.push(peer),
+            ConfChangeType::RemoveNode if present => region.peers.retain(|p| p.id != peer.id),
+            // Already as asked (a retried change): raft is still told, nothing changes.
+            ConfChangeType::AddNode | ConfChangeType::RemoveNode => {}
+            ConfChangeType::AddLearnerNode => {
+                return Err(Error::corrupt("conf change", "learners are never proposed"))
+            }
+        }
+        if let Err(e) = self.raw.apply_conf_change(&cc) {
+            return Ok(Err(e.into()));
+        }
+        if region.peers != self.region().peers {
+            region.epoch.conf_ver += 1;
+            write_region_state(self.raw.store().engines(), &region, PeerState::Normal, wb);
+            self.raw.mut_store().region = region;
+            out.region_changed = true;
+        }
+        if cc.get_change_type() == ConfChangeType::RemoveNode && peer.id == self.me.id {
+            out.destroy = true;
+        }
+        Ok(Ok(()))
+    }
+}

@@ -1,0 +1,64 @@
+//! What a store publishes about its regions for the rest of the node (request checks, PD
+//! heartbeats): each region's descriptor and leader, updated by the Raft thread whenever
+//! either changes. Readers get a consistent copy of one region at a time.
+
+use std::collections::HashMap;
+
+use parking_lot::RwLock;
+
+use crate::region::{Peer, Region};
+
+/// One region as this store sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegionInfo {
+    /// The region as applied here.
+    pub region: Region,
+    /// The leader this store's peer knows of.
+    pub leader: Option<Peer>,
+    /// This store's peer of the region.
+    pub peer: Peer,
+}
+
+impl RegionInfo {
+    /// True if this store's peer leads the region.
+    pub fn is_leader(&self) -> bool {
+        self.leader == Some(self.peer)
+    }
+}
+
+/// The store's regions (initialized peers only).
+#[derive(Debug, Default)]
+pub struct StoreMeta {
+    regions: RwLock<HashMap<u64, RegionInfo>>,
+}
+
+impl StoreMeta {
+    /// Region `id`, if this store has an initialized peer of it.
+    pub fn get(&self, id: u64) -> Option<RegionInfo> {
+        self.regions.read().get(&id).cloned()
+    }
+
+    /// Every region, ordered by start key.
+    pub fn all(&self) -> Vec<RegionInfo> {
+        let mut v: Vec<_> = self.regions.read().values().cloned().collect();
+        v.sort_by(|a, b| a.region.start_key.cmp(&b.region.start_key));
+        v
+    }
+
+    /// The region holding `key` (in region key space), if any.
+    pub fn find(&self, key: &[u8]) -> Option<RegionInfo> {
+        self.regions
+            .read()
+            .values()
+            .find(|i| i.region.contains(key))
+            .cloned()
+    }
+
+    pub(crate) fn set(&self, info: RegionInfo) {
+        self.regions.write().insert(info.region.id, info);
+    }
+
+    pub(crate) fn remove(&self, id: u64) {
+        self.regions.write().remove(&id);
+    }
+}
