@@ -17,8 +17,9 @@
 //!
 //! Operators are only ever sent in answer to the region's current leader: not for a
 //! heartbeat PD ignores as stale (epoch older than PD's), nor one whose `term` is lower
-//! than a term already reported for the region, nor one whose `leader` is not a peer of
-//! the reported region.
+//! than a term already reported for the region (a deposed leader: such a heartbeat is
+//! ignored altogether, so it cannot overwrite the newer leader's report), nor one whose
+//! `leader` is not a peer of the reported region. Term 0 means "not reported".
 
 use super::schedule::{RegionView, Step};
 use super::PdServer;
