@@ -11,6 +11,9 @@
 pub mod deadlock {
     tonic::include_proto!("deadlock");
 }
+pub mod eraftpb {
+    tonic::include_proto!("eraftpb");
+}
 pub mod errorpb {
     tonic::include_proto!("errorpb");
 }

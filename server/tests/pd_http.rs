@@ -4,26 +4,13 @@
 
 mod pd_common;
 
-use pd_common::{assert_ok, bootstrap, Pd};
+use pd_common::{assert_ok, bootstrap, http_get, Pd};
 use serde_json::Value;
 use server::proto::pdpb;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tonic::codec::CompressionEncoding;
 
-/// GET `path` over a fresh HTTP/1.1 connection; returns the status line and the JSON body.
 async fn get(pd: &Pd, path: &str) -> (String, Value) {
-    let mut conn = tokio::net::TcpStream::connect(pd.addr).await.unwrap();
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
-        pd.addr
-    );
-    conn.write_all(request.as_bytes()).await.unwrap();
-    let mut raw = Vec::new();
-    conn.read_to_end(&mut raw).await.unwrap();
-    let text = String::from_utf8(raw).unwrap();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap();
-    let status = head.lines().next().unwrap().to_string();
-    (status, serde_json::from_str(body).unwrap())
+    http_get(pd, path).await
 }
 
 #[tokio::test]

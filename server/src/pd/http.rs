@@ -59,15 +59,13 @@ async fn regions(State(pd): State<Arc<PdServer>>) -> Json<Value> {
     Json(json!({ "count": regions.len(), "regions": regions }))
 }
 
-fn state_name(s: &metapb::Store) -> &'static str {
-    metapb::StoreState::try_from(s.state).map_or("Unknown", |st| st.as_str_name())
-}
-
 async fn stores(State(pd): State<Arc<PdServer>>) -> Json<Value> {
     let cluster = pd.cluster();
     let (Ok(all), Ok(tree)) = (cluster.stores(), cluster.regions()) else {
         return Json(json!({ "count": 0, "stores": [] }));
     };
+    let now = pd.clock.now();
+    let max_down = pd.schedule.max_store_down_time;
     let stores: Vec<Value> = all
         .map(|s| {
             let id = s.meta.id;
@@ -87,7 +85,8 @@ async fn stores(State(pd): State<Arc<PdServer>>) -> Json<Value> {
                     "version": s.meta.version,
                     "status_address": s.meta.status_address,
                     "state": s.meta.state,
-                    "state_name": state_name(&s.meta),
+                    // As PD: Up, Offline or Tombstone as recorded, Down when silent too long.
+                    "state_name": s.state(pd.started, now, max_down).name(),
                     "last_heartbeat": s.meta.last_heartbeat,
                 },
                 "status": {

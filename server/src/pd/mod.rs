@@ -6,24 +6,37 @@
 //! Served on one listener: gRPC (`pdpb.PD`, `keyspacepb.Keyspace`, HTTP/2 without TLS) and
 //! PD's HTTP API (`/pd/api/v1/...`, HTTP/1.1).
 //!
-//! Concurrency: [`PdServer`] is shared (`Arc`); the cluster state, the id allocator and the
-//! TSO each sit under their own mutex, held across their (synchronous, synced) writes and
-//! never while awaiting. No two are held at once.
+//! Scheduling (replica repair, down stores, excess replicas, leader balance) answers region
+//! heartbeats with operators: see `schedule` for the rules, defaults and departures from PD,
+//! and `heartbeat` for what the node is sent.
 //!
-//! Modules: `service` (the gRPC PD service), `keyspace` (the keyspace service), `http` (the
-//! HTTP API), `respond` (response headers, the cluster id check, serving streams), `cluster`
-//! (bootstrap, stores, regions, safe point), `region_tree` (key range → region), `tso`
-//! (timestamps), `id_alloc` (ids), `storage` (persistence).
+//! Concurrency: [`PdServer`] is shared (`Arc`); the cluster state, the operator table, the id
+//! allocator and the TSO each sit under their own mutex, held across their (synchronous,
+//! synced) writes and never while awaiting. At most two are held at once, and only in one
+//! order: operators, then ids (a new operator's peer ids are allocated under the table).
+//!
+//! Modules: `service` (the gRPC PD service), `heartbeat` (region heartbeats → operators),
+//! `keyspace` (the keyspace service), `http` (the HTTP API), `respond` (response headers,
+//! the cluster id check, serving streams), `cluster` (bootstrap, stores, regions, safe
+//! point), `schedule` (the pure scheduling rules and the operator table), `region_tree` (key
+//! range → region), `tso` (timestamps), `id_alloc` (ids), `clock` (the time seam),
+//! `storage` (persistence).
 
+mod clock;
 mod cluster;
+mod heartbeat;
 mod http;
 mod id_alloc;
 mod keyspace;
 mod region_tree;
 mod respond;
+mod schedule;
 mod service;
 mod storage;
 mod tso;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use schedule::{ScheduleConfig, StoreState};
 
 use std::collections::hash_map::RandomState;
 use std::future::Future;
@@ -38,11 +51,30 @@ use crate::proto::{keyspacepb, pdpb};
 use crate::{Error, Result};
 use cluster::Cluster;
 use id_alloc::IdAllocator;
+use schedule::Operators;
 use storage::{Batch, Storage};
 use tso::{TsoAllocator, TsoError};
 
 /// The name PD members are given (PD's default `name`).
 const MEMBER_NAME: &str = "pd";
+
+/// How a PD runs: scheduling settings and the clock they measure time with.
+#[derive(Debug, Clone)]
+pub struct PdOptions {
+    /// Replica and leader scheduling.
+    pub schedule: ScheduleConfig,
+    /// Store liveness and operator timeouts are measured with it (tests move it).
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Default for PdOptions {
+    fn default() -> Self {
+        PdOptions {
+            schedule: ScheduleConfig::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
 
 /// The placement driver's state; shared by its services.
 #[derive(Debug)]
@@ -55,6 +87,12 @@ pub struct PdServer {
     cluster: Mutex<Cluster>,
     ids: Mutex<IdAllocator>,
     tso: Mutex<TsoAllocator>,
+    schedule: ScheduleConfig,
+    clock: Arc<dyn Clock>,
+    /// When this PD started (by `clock`): a store not heard from since counts as silent
+    /// from here, not from its last heartbeat before a restart (which is not persisted).
+    started: SystemTime,
+    operators: Mutex<Operators>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -84,6 +122,18 @@ impl PdServer {
     /// # Errors
     /// `Corruption` if the persisted state is damaged; `Lsm`/`Io` if it cannot be opened.
     pub fn open(dir: &Path, client_urls: Vec<String>) -> Result<Arc<PdServer>> {
+        Self::open_with(dir, client_urls, PdOptions::default())
+    }
+
+    /// [`PdServer::open`] with scheduling settings and a clock.
+    ///
+    /// # Errors
+    /// As [`PdServer::open`].
+    pub fn open_with(
+        dir: &Path,
+        client_urls: Vec<String>,
+        options: PdOptions,
+    ) -> Result<Arc<PdServer>> {
         let (storage, mut loaded) = Storage::open(dir, || {
             // As PD: creation time in the high half, randomness in the low half.
             let secs = u64::try_from(now_ms() / 1000).unwrap_or_default();
@@ -107,6 +157,10 @@ impl PdServer {
             tso: Mutex::new(TsoAllocator::recover(loaded.tso_bound)),
             cluster: Mutex::new(cluster),
             storage,
+            schedule: options.schedule,
+            started: options.clock.now(),
+            clock: options.clock,
+            operators: Mutex::new(Operators::default()),
         }))
     }
 
@@ -132,6 +186,10 @@ impl PdServer {
 
     fn cluster(&self) -> MutexGuard<'_, Cluster> {
         lock(&self.cluster)
+    }
+
+    fn operators(&self) -> MutexGuard<'_, Operators> {
+        lock(&self.operators)
     }
 
     fn alloc_id(&self) -> Result<u64> {

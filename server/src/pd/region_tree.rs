@@ -7,6 +7,8 @@
 //! Invariants:
 //! 1. The ranges of the regions in the tree are pairwise disjoint.
 //! 2. `by_id` maps exactly the ids of the regions in `by_start` to their start keys.
+//! 3. `peers_on[s]` / `leaders_on[s]` count the peers / reported leaders of the regions on
+//!    store `s` (absent = 0): the scheduler reads them per heartbeat without a scan.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Bound;
@@ -45,6 +47,8 @@ fn ranges_overlap(a_start: &[u8], a_end: &[u8], b_start: &[u8], b_end: &[u8]) ->
 pub(crate) struct RegionTree {
     by_start: BTreeMap<Vec<u8>, RegionEntry>,
     by_id: HashMap<u64, Vec<u8>>,
+    peers_on: HashMap<u64, u64>,
+    leaders_on: HashMap<u64, u64>,
 }
 
 impl RegionTree {
@@ -57,6 +61,33 @@ impl RegionTree {
     /// All regions in key order.
     pub fn iter(&self) -> impl Iterator<Item = &RegionEntry> {
         self.by_start.values()
+    }
+
+    /// How many regions have a peer on store `store_id`.
+    pub fn region_count(&self, store_id: u64) -> u64 {
+        self.peers_on.get(&store_id).copied().unwrap_or(0)
+    }
+
+    /// How many regions have their reported leader on store `store_id`.
+    pub fn leader_count(&self, store_id: u64) -> u64 {
+        self.leaders_on.get(&store_id).copied().unwrap_or(0)
+    }
+
+    /// Counts `entry` in (`add`) or out of the per-store tallies (invariant 3).
+    fn count(&mut self, entry: &RegionEntry, add: bool) {
+        fn bump(m: &mut HashMap<u64, u64>, store: u64, add: bool) {
+            let n = m.entry(store).or_default();
+            *n = if add { *n + 1 } else { n.saturating_sub(1) };
+            if *n == 0 {
+                m.remove(&store);
+            }
+        }
+        for p in &entry.region.peers {
+            bump(&mut self.peers_on, p.store_id, add);
+        }
+        if let Some(l) = entry.leader {
+            bump(&mut self.leaders_on, l.store_id, add);
+        }
     }
 
     /// The region with id `id`.
@@ -128,6 +159,7 @@ impl RegionTree {
                 removed.push(e);
             }
         }
+        self.count(&entry, true);
         self.by_id
             .insert(entry.region.id, entry.region.start_key.clone());
         self.by_start.insert(entry.region.start_key.clone(), entry);
@@ -137,7 +169,9 @@ impl RegionTree {
     /// Removes the region with id `id`.
     pub fn remove(&mut self, id: u64) -> Option<RegionEntry> {
         let start = self.by_id.remove(&id)?;
-        self.by_start.remove(&start)
+        let entry = self.by_start.remove(&start)?;
+        self.count(&entry, false);
+        Some(entry)
     }
 }
 
@@ -276,10 +310,20 @@ mod tests {
             let mut tree = RegionTree::default();
             let mut model = Model::default();
             for (id, (s, e)) in &inserts {
-                tree.insert(entry(*id, s, e));
+                // A second peer elsewhere, and a leader on some, for the per-store counts.
+                let mut x = entry(*id, s, e);
+                x.region.peers.push(metapb::Peer { id: id * 10 + 1, store_id: 2 + id % 2, ..Default::default() });
+                x.leader = (id % 3 != 0).then(|| x.region.peers[usize::from(id % 3 == 2)]);
+                tree.insert(x);
                 model.insert(*id, s, e);
                 prop_assert_eq!(tree.len(), model.0.len());
                 prop_assert_eq!(tree.by_id.len(), tree.by_start.len());
+                for store in 1..4 {
+                    let peers = tree.iter().filter(|x| x.region.peers.iter().any(|p| p.store_id == store)).count();
+                    let leaders = tree.iter().filter(|x| x.leader.is_some_and(|l| l.store_id == store)).count();
+                    prop_assert_eq!(tree.region_count(store), peers as u64);
+                    prop_assert_eq!(tree.leader_count(store), leaders as u64);
+                }
             }
             for (k, end, limit) in &probes {
                 prop_assert_eq!(tree.get_by_key(k).map(|e| e.region.id), model.by_key(k));

@@ -3,8 +3,6 @@
 //! id mismatch as a `FailedPrecondition` status.
 
 use std::sync::Arc;
-use std::time::SystemTime;
-
 use tokio::sync::watch;
 use tonic::codegen::tokio_stream::wrappers::ReceiverStream;
 use tonic::{Request, Response, Status, Streaming};
@@ -91,10 +89,12 @@ impl pdpb::pd_server::Pd for PdService {
     ) -> Result<Response<pdpb::BootstrapResponse>, Status> {
         let r = req.into_inner();
         self.pd.check_header(r.header.as_ref())?;
-        let done = self
-            .pd
-            .cluster()
-            .bootstrap(self.pd.cluster_id, r.store, r.region);
+        let done = self.pd.cluster().bootstrap(
+            self.pd.cluster_id,
+            self.pd.schedule.max_replicas,
+            r.store,
+            r.region,
+        );
         self.pd
             .reply(done.map(|()| pdpb::BootstrapResponse::default()))
     }
@@ -180,7 +180,7 @@ impl pdpb::pd_server::Pd for PdService {
         let done = self
             .pd
             .cluster()
-            .store_heartbeat(r.stats, SystemTime::now());
+            .store_heartbeat(r.stats, self.pd.clock.now());
         self.pd
             .reply(done.map(|()| pdpb::StoreHeartbeatResponse::default()))
     }
@@ -197,17 +197,7 @@ impl pdpb::pd_server::Pd for PdService {
                 if let Err(s) = pd.check_header(r.header.as_ref()) {
                     return Some(Err(s));
                 }
-                let region_id = r.region.as_ref().map_or(0, |x| x.id);
-                let epoch = r.region.as_ref().and_then(|x| x.region_epoch);
-                let target = r.leader;
-                // No scheduling yet: only refusals are answered (PD sends nothing otherwise).
-                let e = pd.cluster().region_heartbeat(r.region, r.leader).err()?;
-                Some(Ok(pdpb::RegionHeartbeatResponse {
-                    header: pd.error_header(e),
-                    region_id,
-                    region_epoch: epoch,
-                    target_peer: target,
-                }))
+                pd.region_heartbeat(r).map(Ok)
             },
         )))
     }
@@ -320,7 +310,11 @@ impl pdpb::pd_server::Pd for PdService {
         let config = self.pd.cluster().config();
         self.pd
             .reply(config.map(|c| pdpb::GetClusterConfigResponse {
-                cluster: Some(c),
+                // The replica count scheduling works to, whatever bootstrap recorded.
+                cluster: Some(metapb::Cluster {
+                    max_peer_count: self.pd.schedule.max_replicas,
+                    ..c
+                }),
                 ..Default::default()
             }))
     }

@@ -6,7 +6,9 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use server::pd::{self, PdServer};
+pub mod sched;
+
+use server::pd::{self, PdOptions, PdServer};
 use server::proto::{metapb, pdpb};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -23,9 +25,14 @@ pub struct Pd {
 impl Pd {
     /// Opens PD's state in `dir` and serves it on 127.0.0.1 (a free port).
     pub async fn start(dir: &Path) -> Pd {
+        Pd::start_with(dir, PdOptions::default()).await
+    }
+
+    /// [`Pd::start`] with scheduling options (a manual clock, short timeouts).
+    pub async fn start_with(dir: &Path, options: PdOptions) -> Pd {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let server = PdServer::open(dir, vec![format!("http://{addr}")]).unwrap();
+        let server = PdServer::open_with(dir, vec![format!("http://{addr}")], options).unwrap();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(pd::serve(server.clone(), listener, async move {
             let _ = stopped.await;
@@ -70,6 +77,23 @@ impl Drop for Pd {
             let _ = stop.send(());
         }
     }
+}
+
+/// GET `path` over a fresh HTTP/1.1 connection; returns the status line and the JSON body.
+pub async fn http_get(pd: &Pd, path: &str) -> (String, serde_json::Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(pd.addr).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        pd.addr
+    );
+    conn.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    conn.read_to_end(&mut raw).await.unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap();
+    let status = head.lines().next().unwrap().to_string();
+    (status, serde_json::from_str(body).unwrap())
 }
 
 /// Asserts a successful response header: our cluster id, no error.

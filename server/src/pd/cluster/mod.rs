@@ -23,9 +23,6 @@ use super::region_tree::{RegionEntry, RegionTree};
 use super::storage::{Batch, Loaded, Storage};
 use crate::proto::{metapb, pdpb};
 
-/// PD's default `max-replicas`, reported as the cluster's `max_peer_count`.
-const MAX_PEER_COUNT: u32 = 3;
-
 /// A request PD answers with an error in the response header (`pdpb.Error`).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct PdError {
@@ -122,6 +119,7 @@ impl Cluster {
     pub fn bootstrap(
         &mut self,
         cluster_id: u64,
+        max_peer_count: u32,
         store: Option<metapb::Store>,
         region: Option<metapb::Region>,
     ) -> Result<(), PdError> {
@@ -153,7 +151,7 @@ impl Cluster {
         }
         let meta = metapb::Cluster {
             id: cluster_id,
-            max_peer_count: MAX_PEER_COUNT,
+            max_peer_count,
         };
         let mut b = Batch::default();
         b.put_cluster(&meta);
@@ -223,7 +221,7 @@ mod tests {
         let mut c = open(dir);
         let mut r = test_region(1, b"", b"", 1);
         r.peers[0].store_id = 1;
-        c.bootstrap(1, Some(store(1, "a:1")), Some(r)).unwrap();
+        c.bootstrap(1, 3, Some(store(1, "a:1")), Some(r)).unwrap();
         c
     }
 
@@ -237,13 +235,18 @@ mod tests {
             pdpb::ErrorType::NotBootstrapped
         );
         assert_eq!(
-            kind(c.bootstrap(1, Some(store(1, "a")), Some(test_region(1, b"a", b"", 1)))),
+            kind(c.bootstrap(
+                1,
+                3,
+                Some(store(1, "a")),
+                Some(test_region(1, b"a", b"", 1))
+            )),
             pdpb::ErrorType::InvalidValue
         );
         drop(c);
         let mut c = bootstrapped(dir.path());
         assert_eq!(
-            kind(c.bootstrap(1, Some(store(2, "b")), Some(test_region(2, b"", b"", 1)))),
+            kind(c.bootstrap(1, 3, Some(store(2, "b")), Some(test_region(2, b"", b"", 1)))),
             pdpb::ErrorType::AlreadyBootstrapped
         );
         drop(c);

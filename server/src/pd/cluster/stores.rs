@@ -1,8 +1,9 @@
 //! Stores: registration (`PutStore`), lookups and heartbeats.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::{Cluster, PdError};
+use crate::pd::schedule::{StoreState, StoreView, Stores};
 use crate::pd::storage::Batch;
 use crate::proto::{metapb, pdpb};
 
@@ -15,6 +16,13 @@ pub(crate) struct StoreInfo {
     pub stats: Option<pdpb::StoreStats>,
     /// When the last heartbeat arrived.
     pub last_heartbeat: Option<SystemTime>,
+}
+
+impl StoreInfo {
+    /// The store's state at `now` (PD started at `started`).
+    pub fn state(&self, started: SystemTime, now: SystemTime, max_down: Duration) -> StoreState {
+        StoreState::of(self.meta.state, self.last_heartbeat, started, now, max_down)
+    }
 }
 
 pub(super) fn is_tombstone(s: &metapb::Store) -> bool {
@@ -83,6 +91,27 @@ impl Cluster {
     pub fn stores(&self) -> Result<impl Iterator<Item = &StoreInfo>, PdError> {
         self.bootstrapped()?;
         Ok(self.stores.values())
+    }
+
+    /// Every store's state and load as the scheduling rules see them (module docs of
+    /// `schedule`); `started` is when PD started. O(stores).
+    pub fn store_views(&self, started: SystemTime, now: SystemTime, max_down: Duration) -> Stores {
+        let regions = &self.regions;
+        Stores(
+            (self.stores.values())
+                .map(|s| {
+                    let id = s.meta.id;
+                    let view = StoreView {
+                        id,
+                        state: s.state(started, now, max_down),
+                        heartbeated: s.last_heartbeat.is_some(),
+                        regions: i64::try_from(regions.region_count(id)).unwrap_or(i64::MAX),
+                        leaders: i64::try_from(regions.leader_count(id)).unwrap_or(i64::MAX),
+                    };
+                    (id, view)
+                })
+                .collect(),
+        )
     }
 
     /// Records a store heartbeat (in memory: it is statistics, rewritten every few seconds).
