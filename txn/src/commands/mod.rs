@@ -116,6 +116,20 @@ impl<E: Engine> TxnStorage<E> {
         &self.engine
     }
 
+    /// The same storage over another engine: the concurrency manager, latches and lock
+    /// waiters are shared, so commands on either serialise and wake each other. The Raft
+    /// server makes one per request, over an engine bound to the request's region.
+    pub fn with_engine<E2: Engine>(&self, engine: E2) -> TxnStorage<E2> {
+        TxnStorage {
+            engine,
+            cm: self.cm.clone(),
+            latches: self.latches.clone(),
+            lock_waits: self.lock_waits.clone(),
+            sync: self.sync,
+            default_wait: self.default_wait,
+        }
+    }
+
     /// The concurrency manager.
     pub fn concurrency_manager(&self) -> &ConcurrencyManager {
         &self.cm
@@ -177,4 +191,27 @@ impl<E: Engine> TxnStorage<E> {
 /// Encoded keys from raw ones.
 fn keys_from_raw<K: AsRef<[u8]>>(keys: &[K]) -> Vec<Key> {
     keys.iter().map(|k| Key::from_raw(k.as_ref())).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use mvcc::TimeStamp;
+
+    use super::*;
+    use crate::MemoryEngine;
+
+    #[tokio::test]
+    async fn with_engine_shares_timestamps_and_latches() {
+        let a = TxnStorage::new(
+            MemoryEngine::new(),
+            ConcurrencyManager::new(TimeStamp::new(1)),
+        );
+        let b = a.with_engine(MemoryEngine::new());
+        a.concurrency_manager().update_max_ts(TimeStamp::new(50));
+        assert_eq!(b.concurrency_manager().max_ts(), TimeStamp::new(50));
+        assert!(Arc::ptr_eq(&a.latches, &b.latches));
+        assert!(Arc::ptr_eq(&a.lock_waits, &b.lock_waits));
+    }
 }

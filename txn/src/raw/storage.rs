@@ -65,6 +65,18 @@ impl<E: Engine> RawStorage<E> {
         }
     }
 
+    /// The same storage over another engine, sharing clock and latches (see
+    /// [`TxnStorage::with_engine`](crate::TxnStorage::with_engine)).
+    pub fn with_engine<E2: Engine>(&self, engine: E2) -> RawStorage<E2> {
+        RawStorage {
+            engine,
+            api_version: self.api_version,
+            clock: self.clock.clone(),
+            latches: self.latches.clone(),
+            sync: self.sync,
+        }
+    }
+
     /// Uses `clock` for TTLs (give the compaction filter the same one).
     #[must_use]
     pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> RawStorage<E> {
@@ -281,6 +293,19 @@ mod tests {
     use super::*;
     use crate::engine::MemoryEngine;
     use crate::raw::clock::ManualClock;
+
+    #[tokio::test]
+    async fn with_engine_shares_clock_and_latches() {
+        let (a, clock) = storage(ApiVersion::V1Ttl);
+        let engine = MemoryEngine::new();
+        let b = a.with_engine(engine.clone());
+        assert!(Arc::ptr_eq(&a.latches, &b.latches));
+        b.put(b"k".to_vec(), b"v".to_vec(), 10).await.unwrap();
+        clock.advance(11);
+        // b reads through its own engine with a's clock: expired.
+        assert_eq!(b.get(b"k").await.unwrap(), None);
+        assert_eq!(a.get(b"k").await.unwrap(), None, "a's engine never had it");
+    }
 
     fn storage(v: ApiVersion) -> (RawStorage<MemoryEngine>, ManualClock) {
         let clock = ManualClock::new(1000);
