@@ -63,6 +63,89 @@ pub fn region_error(e: &RegionError) -> errorpb::Error {
     err
 }
 
+/// The region error a Raft-backed engine's refusal stands for, as TiKV answers it; `None`
+/// for any other error (it stays a failure of the request).
+///
+/// The transaction layer carries engine refusals boxed (`txn::Error::Engine`); the server is
+/// the one place that knows the engine, so it looks inside.
+pub fn engine_region_error(e: &txn::Error) -> Option<errorpb::Error> {
+    use replication::Error as R;
+    let txn::Error::Engine(inner) = e else {
+        return None;
+    };
+    let r = inner.downcast_ref::<R>()?;
+    let region_of = |r: &replication::Region| crate::region::Region {
+        id: r.id,
+        start_key: r.start_key.clone(),
+        end_key: r.end_key.clone(),
+        epoch: crate::region::Epoch {
+            conf_ver: r.epoch.conf_ver,
+            version: r.epoch.version,
+        },
+        peers: r
+            .peers
+            .iter()
+            .map(|p| Peer {
+                id: p.id,
+                store_id: p.store_id,
+            })
+            .collect(),
+        leader: 0,
+    };
+    let mapped = match r {
+        R::NotLeader { region_id, leader } => RegionError::NotLeader {
+            region_id: *region_id,
+            leader: leader.map(|p| Peer {
+                id: p.id,
+                store_id: p.store_id,
+            }),
+        },
+        R::EpochNotMatch { reason, current } => RegionError::EpochNotMatch {
+            message: reason.clone(),
+            current_regions: current.iter().map(region_of).collect(),
+        },
+        R::RegionNotFound(region_id) => RegionError::RegionNotFound {
+            region_id: *region_id,
+        },
+        R::KeyNotInRegion {
+            key,
+            region_id,
+            start_key,
+            end_key,
+        } => RegionError::KeyNotInRegion {
+            key: key.clone(),
+            region: Box::new(region_of(&replication::Region {
+                id: *region_id,
+                start_key: start_key.clone(),
+                end_key: end_key.clone(),
+                ..Default::default()
+            })),
+        },
+        // The proposal lost its place (leadership changed) or timed out: retry, as TiKV's
+        // StaleCommand tells the client.
+        R::StaleCommand { .. } => {
+            return Some(errorpb::Error {
+                message: r.to_string(),
+                stale_command: Some(errorpb::StaleCommand {}),
+                ..Default::default()
+            })
+        }
+        // The store is stopping: busy, try another peer.
+        R::Stopped => {
+            return Some(errorpb::Error {
+                message: r.to_string(),
+                server_is_busy: Some(errorpb::ServerIsBusy {
+                    reason: r.to_string(),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            })
+        }
+        _ => return None,
+    };
+    Some(region_error(&mapped))
+}
+
 pub(crate) fn peer_to_pb(p: Peer) -> metapb::Peer {
     metapb::Peer {
         id: p.id,
@@ -310,6 +393,41 @@ mod tests {
         });
         assert_eq!(committed_ts(&committed), Some(4));
         assert_eq!(committed_ts(&txn::Error::TtlNotEnabled), None);
+    }
+
+    #[test]
+    fn raft_engine_refusals_become_region_errors() {
+        let engine = |e: replication::Error| txn::Error::Engine(Box::new(e));
+        let leader = replication::Peer { id: 7, store_id: 3 };
+        let e = engine_region_error(&engine(replication::Error::NotLeader {
+            region_id: 2,
+            leader: Some(leader),
+        }))
+        .unwrap();
+        let nl = e.not_leader.unwrap();
+        assert_eq!((nl.region_id, nl.leader.unwrap().store_id), (2, 3));
+        let current = replication::Region {
+            id: 2,
+            end_key: b"m".to_vec(),
+            ..Default::default()
+        };
+        let e = engine_region_error(&engine(replication::Error::EpochNotMatch {
+            reason: "split".into(),
+            current: vec![current],
+        }))
+        .unwrap();
+        assert_eq!(e.epoch_not_match.unwrap().current_regions[0].end_key, b"m");
+        let stale = engine(replication::Error::StaleCommand {
+            region_id: 2,
+            reason: "x",
+        });
+        assert!(engine_region_error(&stale).unwrap().stale_command.is_some());
+        let stopped = engine_region_error(&engine(replication::Error::Stopped)).unwrap();
+        assert!(stopped.server_is_busy.is_some());
+        assert!(engine_region_error(&txn::Error::Internal("x".into())).is_none());
+        assert!(
+            engine_region_error(&engine(replication::Error::InvalidArgument("x".into()))).is_none()
+        );
     }
 
     #[test]

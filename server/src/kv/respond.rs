@@ -3,7 +3,7 @@
 //! few maintenance calls — an `error` string.
 
 use super::context::Refusal;
-use super::errors::key_error;
+use super::errors::{engine_region_error, key_error};
 use crate::proto::{errorpb, kvrpcpb};
 
 /// A response that can carry a region error and a failure.
@@ -25,10 +25,14 @@ pub trait Respond: Default {
         resp
     }
 
-    /// The response to a request that failed in storage.
+    /// The response to a request that failed in storage: a Raft engine's refusal as the
+    /// region error it stands for, anything else as the request's failure.
     fn failed(e: &txn::Error) -> Self {
         let mut resp = Self::default();
-        resp.set_failure(e);
+        match engine_region_error(e) {
+            Some(region_error) => resp.set_region_error(region_error),
+            None => resp.set_failure(e),
+        }
         resp
     }
 
