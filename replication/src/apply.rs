@@ -136,17 +136,16 @@ impl Peer {
         wb: &mut WriteBatch,
         out: &mut Applied,
     ) -> Result<Result<()>> {
-        let region = self.region().clone();
-        if cmd.region_id != region.id
-            || (cmd.request.checks_version() && cmd.epoch.version != region.epoch.version)
-        {
+        if cmd.region_id != self.region_id() {
             return Ok(Err(Error::EpochNotMatch {
-                reason: format!(
-                    "command of entry {index} made at {:?}, region {} is at {:?}",
-                    cmd.epoch, region.id, region.epoch
-                ),
-                current: vec![region],
+                reason: format!("entry {index} holds a command for region {}", cmd.region_id),
+                current: vec![self.region().clone()],
             }));
+        }
+        if cmd.request.checks_version() {
+            if let Err(e) = self.check_epoch(cmd.epoch, false) {
+                return Ok(Err(e));
+            }
         }
         match cmd.request {
             Request::Write(modifies) => {

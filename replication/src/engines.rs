@@ -34,10 +34,7 @@ impl Engines {
     /// # Errors
     /// Engine errors creating the families.
     pub fn new(db: Arc<Db>, keyspace: KeySpace) -> Result<Engines> {
-        let kv = LsmEngine::new(db.clone()).map_err(|e| match e {
-            mvcc::Error::Engine(e) => crate::Error::Lsm(e),
-            other => crate::Error::corrupt("KV column families", other.to_string()),
-        })?;
+        let kv = LsmEngine::new(db.clone())?;
         let raft_cf = db.create_cf(RAFT_CF)?;
         Ok(Engines {
             db,

@@ -100,6 +100,17 @@ impl Error {
     }
 }
 
+impl From<mvcc::Error> for Error {
+    /// The engine's own errors keep their kind; MVCC's other errors (a record that does
+    /// not decode) are corruption.
+    fn from(e: mvcc::Error) -> Error {
+        match e {
+            mvcc::Error::Engine(e) => Error::Lsm(e),
+            other => Error::corrupt("MVCC data", other.to_string()),
+        }
+    }
+}
+
 impl From<Error> for txn::Error {
     fn from(e: Error) -> txn::Error {
         txn::Error::Engine(Box::new(e))

@@ -382,7 +382,7 @@ impl Store {
             .map(|(id, _)| *id)
             .collect();
         if ids.is_empty() {
-            self.after_round(&[]);
+            self.after_round();
             return Ok(());
         }
         let mut wb = WriteBatch::new();
@@ -443,14 +443,13 @@ impl Store {
                 .db
                 .write(WriteOptions { sync: false }, apply_wb)?;
         }
-        let touched: Vec<u64> = applied.iter().map(|(id, _)| *id).collect();
         for (id, out) in applied {
             self.after_apply(id, out)?;
         }
         for key in received {
             self.snaps.remove_received(key)?;
         }
-        self.after_round(&touched);
+        self.after_round();
         Ok(())
     }
 
@@ -512,7 +511,7 @@ impl Store {
 
     /// Publishes leader changes, fails reads a lost leadership strands, answers reads
     /// whose index is applied.
-    fn after_round(&mut self, _touched: &[u64]) {
+    fn after_round(&mut self) {
         for peer in self.peers.values_mut() {
             let leader = peer.raw.raft.leader_id;
             if peer.published_leader != Some(leader) {
@@ -663,10 +662,7 @@ fn clear_range(engines: &Engines, region: &Region, wb: &mut WriteBatch) -> Resul
         let (start, end) = engines.keyspace.cf_bounds(region, cf)?;
         let end = match end {
             Some(e) => Some(e),
-            None => mvcc::end_past_last(&snap, cf, &start).map_err(|e| match e {
-                mvcc::Error::Engine(e) => Error::Lsm(e),
-                other => Error::corrupt("region data", other.to_string()),
-            })?,
+            None => mvcc::end_past_last(&snap, cf, &start)?,
         };
         if let Some(end) = end {
             if start < end {
