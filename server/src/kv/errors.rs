@@ -74,6 +74,10 @@ pub fn engine_region_error(e: &txn::Error) -> Option<errorpb::Error> {
         return None;
     };
     let r = inner.downcast_ref::<R>()?;
+    let peer_of = |p: &replication::Peer| Peer {
+        id: p.id,
+        store_id: p.store_id,
+    };
     let region_of = |r: &replication::Region| crate::region::Region {
         id: r.id,
         start_key: r.start_key.clone(),
@@ -82,23 +86,13 @@ pub fn engine_region_error(e: &txn::Error) -> Option<errorpb::Error> {
             conf_ver: r.epoch.conf_ver,
             version: r.epoch.version,
         },
-        peers: r
-            .peers
-            .iter()
-            .map(|p| Peer {
-                id: p.id,
-                store_id: p.store_id,
-            })
-            .collect(),
+        peers: r.peers.iter().map(peer_of).collect(),
         leader: 0,
     };
     let mapped = match r {
         R::NotLeader { region_id, leader } => RegionError::NotLeader {
             region_id: *region_id,
-            leader: leader.map(|p| Peer {
-                id: p.id,
-                store_id: p.store_id,
-            }),
+            leader: leader.as_ref().map(peer_of),
         },
         R::EpochNotMatch { reason, current } => RegionError::EpochNotMatch {
             message: reason.clone(),

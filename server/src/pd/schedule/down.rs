@@ -7,7 +7,7 @@
 //! peers (its store may come back; removing it would not add safety), and is removed alone
 //! when the region has more (a smaller group needs fewer live votes).
 
-use super::operator::{Kind, Plan, Step};
+use super::operator::{removal_steps, Kind, Plan, Step};
 use super::view::{RegionView, Stores};
 use super::ScheduleConfig;
 use crate::proto::metapb;
@@ -28,14 +28,7 @@ pub(crate) fn check(r: &RegionView, stores: &Stores, cfg: &ScheduleConfig) -> Op
             None => {}
         }
     }
-    if lost.id == r.leader.id {
-        let (to, _) = r.leader_target(stores, cfg, lost.id)?;
-        steps.push(Step::TransferLeader {
-            from: r.leader.store_id,
-            to,
-        });
-    }
-    steps.push(Step::RemovePeer(lost));
+    steps.extend(removal_steps(r, stores, cfg, lost)?);
     Some(Plan {
         rule: "replace-down-peer",
         kind: Kind::Replica,

@@ -6,7 +6,7 @@
 //! Down peers are the down-peer rule's; this rule never removes a healthy peer to make room
 //! for anything, only to come back down to `max-replicas`.
 
-use super::operator::{Kind, Plan, Step};
+use super::operator::{removal_steps, Kind, Plan};
 use super::view::{RegionView, Stores};
 use super::ScheduleConfig;
 
@@ -17,24 +17,16 @@ pub(crate) fn check(r: &RegionView, stores: &Stores, cfg: &ScheduleConfig) -> Op
     let load = |store_id| stores.get(store_id).map_or(0, |s| s.regions);
     let victim = *(r.region.peers.iter())
         .max_by_key(|p| (r.is_pending(p.id), load(p.store_id), p.store_id))?;
-    let mut steps = Vec::new();
-    if victim.id == r.leader.id {
-        let (to, _) = r.leader_target(stores, cfg, victim.id)?;
-        steps.push(Step::TransferLeader {
-            from: r.leader.store_id,
-            to,
-        });
-    }
-    steps.push(Step::RemovePeer(victim));
     Some(Plan {
         rule: "remove-extra-replica",
         kind: Kind::Replica,
-        steps,
+        steps: removal_steps(r, stores, cfg, victim)?,
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::operator::Step;
     use super::super::view::tests::{peer, region, stores};
     use super::super::view::StoreState;
     use super::*;

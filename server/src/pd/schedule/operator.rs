@@ -56,6 +56,26 @@ impl Step {
     }
 }
 
+/// The steps that remove `victim` from `r`: leadership moves to a follower first when the
+/// victim leads (PD never removes a leader). `None` when no follower can take it.
+pub(crate) fn removal_steps(
+    r: &RegionView,
+    stores: &Stores,
+    cfg: &super::ScheduleConfig,
+    victim: metapb::Peer,
+) -> Option<Vec<Step>> {
+    let mut steps = Vec::new();
+    if victim.id == r.leader.id {
+        let (to, _) = r.leader_target(stores, cfg, victim.id)?;
+        steps.push(Step::TransferLeader {
+            from: r.leader.store_id,
+            to,
+        });
+    }
+    steps.push(Step::RemovePeer(victim));
+    Some(steps)
+}
+
 /// Which limit an operator counts against.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
