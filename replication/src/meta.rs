@@ -32,6 +32,15 @@ pub struct StoreMeta {
     regions: RwLock<HashMap<u64, RegionInfo>>,
 }
 
+/// A store's view built from known regions (tests; tools reading a store offline).
+impl FromIterator<RegionInfo> for StoreMeta {
+    fn from_iter<I: IntoIterator<Item = RegionInfo>>(iter: I) -> StoreMeta {
+        StoreMeta {
+            regions: RwLock::new(iter.into_iter().map(|i| (i.region.id, i)).collect()),
+        }
+    }
+}
+
 impl StoreMeta {
     /// Region `id`, if this store has an initialized peer of it.
     pub fn get(&self, id: u64) -> Option<RegionInfo> {

@@ -57,6 +57,8 @@ pub enum StoreMsg {
         /// The region.
         region_id: u64,
     },
+    /// Stop the Raft thread: what is pending is failed with `Stopped`.
+    Stop,
 }
 
 impl std::fmt::Debug for StoreMsg {
@@ -92,6 +94,7 @@ impl std::fmt::Debug for StoreMsg {
                 write!(f, "TransferLeader(region {region_id} to {to})")
             }
             StoreMsg::Campaign { region_id } => write!(f, "Campaign(region {region_id})"),
+            StoreMsg::Stop => write!(f, "Stop"),
         }
     }
 }
@@ -113,6 +116,9 @@ pub struct StoreConfig {
     pub log_gc_threshold: u64,
     /// Keep at most this many applied entries even for a lagging follower.
     pub log_gc_count_limit: u64,
+    /// Fsync each round's Raft writes before anything is sent or applied. Off, a power
+    /// loss may lose acknowledged writes (and Raft's vote), a process crash does not.
+    pub sync_log: bool,
     /// Largest batch of entries in one append message.
     pub max_size_per_msg: u64,
     /// Append messages in flight per follower.
@@ -129,6 +135,7 @@ impl StoreConfig {
             log_gc_tick_interval: 10,
             log_gc_threshold: 50,
             log_gc_count_limit: 10_000,
+            sync_log: true,
             max_size_per_msg: 1 << 20,
             max_inflight_msgs: 256,
         }

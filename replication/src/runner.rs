@@ -3,7 +3,8 @@
 //! [`StoreHandle`].
 //!
 //! A round runs after each batch of inbox messages, so proposals arriving together share
-//! one fsync. A fatal store error (a failed fsync) stops the thread; every later request
+//! one fsync. The thread ends on [`StoreHandle::stop`] or when every handle is dropped;
+//! messages queued behind a stop are failed as `Stopped`. A fatal store error (a failed fsync) stops the thread; every later request
 //! is answered `Stopped`.
 
 use std::sync::mpsc::{self, RecvTimeoutError};
@@ -32,6 +33,12 @@ impl StoreHandle {
     pub fn send(&self, msg: StoreMsg) -> Result<()> {
         self.tx.send(msg).map_err(|_| Error::Stopped)
     }
+
+    /// Asks the Raft thread to stop (join its `JoinHandle` to wait). Needed because
+    /// handles can be held in cycles (a transport reporting back to its own store).
+    pub fn stop(&self) {
+        let _ = self.tx.send(StoreMsg::Stop);
+    }
 }
 
 /// Starts the Raft thread for `store`, ticking every `tick`.
@@ -44,12 +51,23 @@ pub fn spawn(mut store: Store, tick: Duration) -> Result<(StoreHandle, JoinHandl
     let thread = std::thread::Builder::new().name(name).spawn(move || {
         let mut next_tick = Instant::now() + tick;
         loop {
+            // A round first: what opening the store started (a sole replica's campaign)
+            // must not wait for a message or a tick.
+            if let Err(e) = store.on_ready() {
+                tracing::error!(store = store.store_id(), error = %e, "raft store stopped");
+                break;
+            }
             let wait = next_tick.saturating_duration_since(Instant::now());
             match rx.recv_timeout(wait) {
                 Ok(msg) => {
+                    let mut stop = matches!(msg, StoreMsg::Stop);
                     store.handle(msg);
                     for msg in rx.try_iter().take(MAX_BATCH) {
+                        stop |= matches!(msg, StoreMsg::Stop);
                         store.handle(msg);
+                    }
+                    if stop {
+                        break;
                     }
                 }
                 Err(RecvTimeoutError::Timeout) => {}
@@ -58,10 +76,6 @@ pub fn spawn(mut store: Store, tick: Duration) -> Result<(StoreHandle, JoinHandl
             if Instant::now() >= next_tick {
                 store.tick();
                 next_tick += tick;
-            }
-            if let Err(e) = store.on_ready() {
-                tracing::error!(store = store.store_id(), error = %e, "raft store stopped");
-                break;
             }
         }
         store.stop();

@@ -181,6 +181,12 @@ impl Store {
         if peer.raw.store().is_initialized() {
             self.meta.set(peer.info());
         }
+        let mut peer = peer;
+        // The only voter needs no election timeout: it leads at once (a single-node
+        // cluster serves as soon as it starts, and after a split).
+        if peer.region().peers == [peer.me] {
+            peer.raw.campaign()?;
+        }
         self.peers.insert(peer.region_id(), peer);
         Ok(())
     }
@@ -236,6 +242,8 @@ impl Store {
                     p.raw.transfer_leader(to);
                 }
             }
+            // The runner stops on it before it gets here.
+            StoreMsg::Stop => {}
             StoreMsg::Campaign { region_id } => {
                 if let Some(p) = self.peers.get_mut(&region_id) {
                     if let Err(e) = p.raw.campaign() {
@@ -411,7 +419,8 @@ impl Store {
             readies.push((id, rd));
         }
         if !wb.is_empty() {
-            self.engines.db.write(WriteOptions { sync: true }, wb)?;
+            let sync = self.cfg.sync_log;
+            self.engines.db.write(WriteOptions { sync }, wb)?;
         }
         let mut apply_wb = WriteBatch::new();
         let mut applied = Vec::with_capacity(readies.len());
@@ -467,10 +476,19 @@ impl Store {
         Ok(())
     }
 
-    fn after_apply(&mut self, id: u64, out: Applied) -> Result<()> {
-        for (cb, result) in out.answers {
+    /// Creates split-born peers, compacts logs, destroys removed peers, publishes region
+    /// changes — and only then answers the proposals, so a caller woken by its answer
+    /// already sees what its command did in [`StoreMeta`].
+    fn after_apply(&mut self, id: u64, mut out: Applied) -> Result<()> {
+        let answers = std::mem::take(&mut out.answers);
+        self.finish_apply(id, out)?;
+        for (cb, result) in answers {
             cb(result);
         }
+        Ok(())
+    }
+
+    fn finish_apply(&mut self, id: u64, out: Applied) -> Result<()> {
         let was_leader = self.peers.get(&id).is_some_and(Peer::is_leader);
         for region in out.split_born {
             let initialized = self

@@ -37,6 +37,10 @@ pub enum Error {
     #[error(transparent)]
     Txn(#[from] txn::Error),
 
+    /// The replication layer failed outside a request (opening the store, a split).
+    #[error(transparent)]
+    Replication(#[from] replication::Error),
+
     /// gRPC transport failed (serving or connecting).
     #[error("gRPC transport: {0}")]
     Transport(#[from] tonic::transport::Error),

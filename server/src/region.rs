@@ -1,70 +1,18 @@
-//! The regions this node serves, and the checks every request's context goes through.
+//! The checks every request's context goes through, against the regions this store holds.
 //!
 //! A region is a key range `[start_key, end_key)` (empty end: unbounded) in *region key
 //! space*: memcomparable-encoded keys for transactional requests and for API V2, the raw key
 //! for API V1 raw requests — the encodings TiKV clients look regions up with. Its epoch has
 //! `version` (bumped by splits and merges) and `conf_ver` (bumped by membership changes).
+//! The regions and their leaders are replication's ([`StoreMeta`], published by the Raft
+//! thread); this module only decides, as TiKV does, which region error a request gets.
 //!
-//! Concurrency: [`RegionTable`] is read by every request (a read lock and an `Arc` clone) and
-//! changed only by the node (bootstrap, split) under the write lock.
+//! The check here is a fast early answer; the Raft layer checks leadership and epoch again
+//! when the command is proposed and applied, so a change racing this check is still caught.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use parking_lot::RwLock;
-
-/// One replica of a region.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Peer {
-    /// The peer's id (unique in the cluster).
-    pub id: u64,
-    /// The store it lives on.
-    pub store_id: u64,
-}
-
-/// A region's epoch: requests carrying an older one are refused with `EpochNotMatch`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Epoch {
-    /// Bumped by membership changes.
-    pub conf_ver: u64,
-    /// Bumped by splits and merges.
-    pub version: u64,
-}
-
-/// A region as this node knows it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Region {
-    /// The region's id.
-    pub id: u64,
-    /// First key (inclusive), in region key space.
-    pub start_key: Vec<u8>,
-    /// End key (exclusive; empty: unbounded), in region key space.
-    pub end_key: Vec<u8>,
-    /// The region's epoch.
-    pub epoch: Epoch,
-    /// Its replicas.
-    pub peers: Vec<Peer>,
-    /// The peer id of the leader (0: unknown).
-    pub leader: u64,
-}
-
-impl Region {
-    /// True if `key` (region key space) lies in `[start_key, end_key)`.
-    pub fn contains(&self, key: &[u8]) -> bool {
-        key >= self.start_key.as_slice()
-            && (self.end_key.is_empty() || key < self.end_key.as_slice())
-    }
-
-    /// The peer of this region on `store_id`.
-    pub fn peer_on(&self, store_id: u64) -> Option<Peer> {
-        self.peers.iter().copied().find(|p| p.store_id == store_id)
-    }
-
-    /// The leader peer, if known.
-    pub fn leader_peer(&self) -> Option<Peer> {
-        self.peers.iter().copied().find(|p| p.id == self.leader)
-    }
-}
+pub use replication::{Epoch, Peer, Region, RegionInfo, StoreMeta};
 
 /// Why a request's context was refused: TiKV's region errors, as data.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,21 +49,17 @@ pub struct RequestRegion {
     pub store_id: u64,
 }
 
-/// The regions of this node.
-#[derive(Debug)]
+/// The regions of this store, as requests are checked against them.
+#[derive(Debug, Clone)]
 pub struct RegionTable {
     store_id: u64,
-    regions: RwLock<BTreeMap<u64, Arc<Region>>>,
+    meta: Arc<StoreMeta>,
 }
 
 impl RegionTable {
-    /// A table for `store_id` holding `regions`.
-    pub fn new(store_id: u64, regions: impl IntoIterator<Item = Region>) -> RegionTable {
-        let regions = regions.into_iter().map(|r| (r.id, Arc::new(r))).collect();
-        RegionTable {
-            store_id,
-            regions: RwLock::new(regions),
-        }
+    /// The regions `meta` publishes, for store `store_id`.
+    pub fn new(store_id: u64, meta: Arc<StoreMeta>) -> RegionTable {
+        RegionTable { store_id, meta }
     }
 
     /// This node's store id.
@@ -123,90 +67,104 @@ impl RegionTable {
         self.store_id
     }
 
-    /// The region with `id`.
-    pub fn get(&self, id: u64) -> Option<Arc<Region>> {
-        self.regions.read().get(&id).cloned()
+    /// Region `id` and its leader.
+    pub fn get(&self, id: u64) -> Option<RegionInfo> {
+        self.meta.get(id)
     }
 
-    /// Every region, by id.
-    pub fn all(&self) -> Vec<Arc<Region>> {
-        self.regions.read().values().cloned().collect()
-    }
-
-    /// Inserts or replaces regions (a split's results).
-    pub fn upsert(&self, regions: impl IntoIterator<Item = Region>) {
-        let mut map = self.regions.write();
-        for r in regions {
-            map.insert(r.id, Arc::new(r));
-        }
+    /// Every region, by start key.
+    pub fn all(&self) -> Vec<RegionInfo> {
+        self.meta.all()
     }
 
     /// The region a request may run on, or the region error TiKV would answer.
     ///
     /// # Errors
-    /// `RegionNotFound`, `StoreNotMatch`, `NotLeader`, `EpochNotMatch` in TiKV's order of
-    /// checks.
-    pub fn check(&self, req: &RequestRegion) -> Result<Arc<Region>, RegionError> {
-        let map = self.regions.read();
-        let Some(region) = map.get(&req.region_id).cloned() else {
-            return Err(RegionError::RegionNotFound {
-                region_id: req.region_id,
-            });
-        };
-        if req.store_id != 0 && req.store_id != self.store_id {
-            return Err(RegionError::StoreNotMatch {
-                request_store_id: req.store_id,
-                actual_store_id: self.store_id,
-            });
-        }
-        let ours = region.peer_on(self.store_id);
-        if ours.is_none() || region.leader != ours.map_or(0, |p| p.id) {
-            return Err(RegionError::NotLeader {
-                region_id: region.id,
-                leader: region.leader_peer(),
-            });
-        }
-        if let Some(epoch) = req.epoch {
-            if epoch != region.epoch {
-                // As TiKV: the current region and its neighbours from the same split, so the
-                // client can refresh its cache in one round trip.
-                let mut current: Vec<Region> = map
-                    .values()
-                    .filter(|r| r.epoch.version == region.epoch.version || r.id == region.id)
-                    .map(|r| (**r).clone())
-                    .collect();
-                current.sort_by(|a, b| a.start_key.cmp(&b.start_key));
-                return Err(RegionError::EpochNotMatch {
-                    message: format!(
-                        "epoch not match for region {}: request {:?}, current {:?}",
-                        region.id, epoch, region.epoch
-                    ),
-                    current_regions: current,
-                });
-            }
-        }
-        Ok(region)
+    /// As [`check_request`].
+    pub fn check(&self, req: &RequestRegion) -> Result<Region, RegionError> {
+        check_request(
+            self.store_id,
+            self.meta.get(req.region_id),
+            || self.meta.all(),
+            req,
+        )
     }
+}
+
+/// The region a request may run on: `info` is the region it names as this store knows it,
+/// `all` every region here (asked only for `EpochNotMatch`).
+///
+/// # Errors
+/// `RegionNotFound`, `StoreNotMatch`, `NotLeader`, `EpochNotMatch` in TiKV's order of
+/// checks.
+pub fn check_request(
+    store_id: u64,
+    info: Option<RegionInfo>,
+    all: impl FnOnce() -> Vec<RegionInfo>,
+    req: &RequestRegion,
+) -> Result<Region, RegionError> {
+    let Some(info) = info else {
+        return Err(RegionError::RegionNotFound {
+            region_id: req.region_id,
+        });
+    };
+    if req.store_id != 0 && req.store_id != store_id {
+        return Err(RegionError::StoreNotMatch {
+            request_store_id: req.store_id,
+            actual_store_id: store_id,
+        });
+    }
+    if !info.is_leader() {
+        return Err(RegionError::NotLeader {
+            region_id: info.region.id,
+            leader: info.leader,
+        });
+    }
+    let region = info.region;
+    if let Some(epoch) = req.epoch {
+        if epoch != region.epoch {
+            // As TiKV: the current region and its neighbours from the same split, so the
+            // client can refresh its cache in one round trip.
+            let mut current: Vec<Region> = all()
+                .into_iter()
+                .map(|i| i.region)
+                .filter(|r| r.epoch.version == region.epoch.version || r.id == region.id)
+                .collect();
+            current.sort_by(|a, b| a.start_key.cmp(&b.start_key));
+            return Err(RegionError::EpochNotMatch {
+                message: format!(
+                    "epoch not match for region {}: request {:?}, current {:?}",
+                    region.id, epoch, region.epoch
+                ),
+                current_regions: current,
+            });
+        }
+    }
+    Ok(region)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn region(id: u64, start: &[u8], end: &[u8], version: u64) -> Region {
-        Region {
-            id,
-            start_key: start.to_vec(),
-            end_key: end.to_vec(),
-            epoch: Epoch {
-                conf_ver: 1,
-                version,
+    fn info(id: u64, start: &[u8], end: &[u8], version: u64) -> RegionInfo {
+        let peer = Peer {
+            id: id + 100,
+            store_id: 1,
+        };
+        RegionInfo {
+            region: Region {
+                id,
+                start_key: start.to_vec(),
+                end_key: end.to_vec(),
+                epoch: Epoch {
+                    conf_ver: 1,
+                    version,
+                },
+                peers: vec![peer],
             },
-            peers: vec![Peer {
-                id: id + 100,
-                store_id: 1,
-            }],
-            leader: id + 100,
+            leader: Some(peer),
+            peer,
         }
     }
 
@@ -221,36 +179,30 @@ mod tests {
         }
     }
 
-    #[test]
-    fn contains_honours_half_open_and_unbounded_ranges() {
-        let r = region(2, b"b", b"d", 1);
-        assert!(!r.contains(b"a"));
-        assert!(r.contains(b"b"));
-        assert!(r.contains(b"c\xff"));
-        assert!(!r.contains(b"d"));
-        let all = region(3, b"", b"", 1);
-        assert!(all.contains(b"") && all.contains(b"\xff\xff"));
+    fn check(regions: &[RegionInfo], r: &RequestRegion) -> Result<Region, RegionError> {
+        let found = regions.iter().find(|i| i.region.id == r.region_id).cloned();
+        check_request(1, found, || regions.to_vec(), r)
     }
 
     #[test]
     fn each_region_error_in_tikvs_order() {
-        let t = RegionTable::new(1, [region(2, b"", b"m", 2), region(4, b"m", b"", 2)]);
-        assert_eq!(t.check(&req(2, 2)).unwrap().id, 2);
+        let t = [info(2, b"", b"m", 2), info(4, b"m", b"", 2)];
+        assert_eq!(check(&t, &req(2, 2)).unwrap().id, 2);
         assert_eq!(
-            t.check(&req(9, 2)).unwrap_err(),
+            check(&t, &req(9, 2)).unwrap_err(),
             RegionError::RegionNotFound { region_id: 9 }
         );
         let mut other_store = req(2, 2);
         other_store.store_id = 7;
         assert!(matches!(
-            t.check(&other_store),
+            check(&t, &other_store),
             Err(RegionError::StoreNotMatch {
                 request_store_id: 7,
                 actual_store_id: 1
             })
         ));
         // A stale epoch answers both halves of the split.
-        match t.check(&req(2, 1)) {
+        match check(&t, &req(2, 1)) {
             Err(RegionError::EpochNotMatch {
                 current_regions, ..
             }) => {
@@ -262,26 +214,32 @@ mod tests {
         // No epoch given: not checked (TiKV skips it too).
         let mut no_epoch = req(2, 1);
         no_epoch.epoch = None;
-        assert!(t.check(&no_epoch).is_ok());
+        assert!(check(&t, &no_epoch).is_ok());
     }
 
     #[test]
-    fn a_follower_answers_not_leader_naming_the_leader() {
-        let mut r = region(2, b"", b"", 1);
-        r.peers.push(Peer {
+    fn a_follower_answers_not_leader_naming_the_leader_it_knows() {
+        let mut r = info(2, b"", b"", 1);
+        let leader = Peer {
             id: 500,
             store_id: 5,
-        });
-        r.leader = 500;
-        let t = RegionTable::new(1, [r]);
+        };
+        r.region.peers.push(leader);
+        r.leader = Some(leader);
         assert_eq!(
-            t.check(&req(2, 1)).unwrap_err(),
+            check(&[r.clone()], &req(2, 1)).unwrap_err(),
             RegionError::NotLeader {
                 region_id: 2,
-                leader: Some(Peer {
-                    id: 500,
-                    store_id: 5
-                })
+                leader: Some(leader)
+            }
+        );
+        // Mid-election: no leader known yet.
+        r.leader = None;
+        assert_eq!(
+            check(&[r], &req(2, 1)).unwrap_err(),
+            RegionError::NotLeader {
+                region_id: 2,
+                leader: None
             }
         );
     }

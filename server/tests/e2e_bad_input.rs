@@ -50,7 +50,7 @@ impl Decoder for RawBytes {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn bad_requests_get_clear_errors_and_the_server_keeps_serving() {
     let t = common::TestNode::start(ApiVersion::V1).await;
-    let region = (*t.node.regions()[0]).clone();
+    let region = t.node.regions()[0].clone();
     let mut kv = common::grpc::kv_client(t.node.kv_addr()).await;
     let ctx = || common::grpc::ctx(&region, PbApi::V1);
     let put = |context, key: Vec<u8>, value: Vec<u8>| kvrpcpb::RawPutRequest {

@@ -12,7 +12,7 @@ use txn::ApiVersion;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gzip_requests_and_responses_are_served() {
     let t = common::TestNode::start(ApiVersion::V1).await;
-    let region = (*t.node.regions()[0]).clone();
+    let region = t.node.regions()[0].clone();
     let plain = common::grpc::kv_client(t.node.kv_addr()).await;
     let mut gzip = plain
         .clone()

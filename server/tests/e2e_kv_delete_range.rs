@@ -26,7 +26,7 @@ async fn kv_delete_range_bounded_and_to_the_end() {
     // every key committed (reading resolves the remaining locks).
     assert_eq!(scan_all(&client).await.len(), 100);
 
-    let region = (*t.node.regions()[0]).clone();
+    let region = t.node.regions()[0].clone();
     let mut kv = common::grpc::kv_client(t.node.kv_addr()).await;
     let mut delete = async |start: Vec<u8>, end: Vec<u8>| {
         let resp = kv

@@ -17,7 +17,7 @@ async fn clients_follow_splits_and_scans_stop_at_the_region_end() {
         .map(|i| KvPair::new(format!("k{i:03}").into_bytes(), vec![1]))
         .collect();
     raw.batch_put(pairs).await.unwrap();
-    let old = (*t.node.regions()[0]).clone();
+    let old = t.node.regions()[0].clone();
 
     // Raw V1 regions are cut at raw keys.
     let (left, right) = t.node.split_region(b"k050").await.unwrap();

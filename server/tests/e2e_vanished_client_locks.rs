@@ -27,7 +27,7 @@ fn version(ts: &Timestamp) -> u64 {
 async fn readers_resolve_locks_of_a_vanished_client() {
     let t = common::TestNode::start(ApiVersion::V1).await;
     let client = t.txn(ApiVersion::V1).await;
-    let region = (*t.node.regions()[0]).clone();
+    let region = t.node.regions()[0].clone();
     let mut kv = common::grpc::kv_client(t.node.kv_addr()).await;
 
     let mut w = client.begin_optimistic().await.unwrap();

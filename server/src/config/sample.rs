@@ -44,8 +44,25 @@ endpoints = ["127.0.0.1:2379"]
 embedded = true
 
 [raftstore]
-# fsync every write before acknowledging it. Off, a power loss may lose acknowledged writes.
+# fsync every round of Raft writes before acknowledging. Off, a power loss may lose
+# acknowledged writes.
 sync-log = true
+# One Raft tick (TiKV's default is 1s; a shorter tick notices a lost leader sooner).
+raft-base-tick-interval = "100ms"
+# Ticks without a leader before a follower campaigns (randomised up to twice this).
+raft-election-timeout-ticks = 10
+# Ticks between a leader's heartbeats.
+raft-heartbeat-ticks = 2
+# Compact a region's log once this many applied entries are kept and followers have them.
+raft-log-gc-threshold = 50
+# Keep at most this many applied entries for a lagging follower (it then gets a snapshot).
+raft-log-gc-count-limit = 10000
+# Largest batch of entries in one append message.
+raft-max-size-per-msg = "1MiB"
+# Append messages in flight per follower.
+raft-max-inflight-msgs = 256
+# How often a leader reports an unchanged region to PD (changes are reported at once).
+pd-heartbeat-tick-interval = "10s"
 
 [lsm]
 # Memtable size at which it is flushed to a table.

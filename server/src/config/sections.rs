@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::readable::ReadableSize;
+use super::readable::{ReadableDuration, ReadableSize};
 use crate::{Error, Result};
 
 /// `[server]`: the gRPC service and the limits it enforces on requests.
@@ -142,17 +142,65 @@ impl Default for PdConfig {
     }
 }
 
-/// `[raftstore]`: durability of writes (replication settings join it later).
+/// `[raftstore]`: the Raft groups every region runs (TiKV's key names).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
 pub struct RaftstoreConfig {
-    /// Every write is fsynced before it is acknowledged. Off, an acknowledged write survives
-    /// a process crash but may be lost on power loss.
+    /// Every round of Raft writes is fsynced before anything is acknowledged. Off, an
+    /// acknowledged write survives a process crash but may be lost on power loss.
     pub sync_log: bool,
+    /// One Raft tick. TiKV's default is 1s; ours is shorter so a leader's loss is noticed
+    /// in about a second on a LAN.
+    pub raft_base_tick_interval: ReadableDuration,
+    /// Ticks without a leader's heartbeat before a follower campaigns (randomised up to
+    /// twice this).
+    pub raft_election_timeout_ticks: usize,
+    /// Ticks between a leader's heartbeats.
+    pub raft_heartbeat_ticks: usize,
+    /// A leader compacts its log once this many applied entries are kept and every
+    /// follower has them.
+    pub raft_log_gc_threshold: u64,
+    /// A leader keeps at most this many applied entries even for a lagging follower
+    /// (which then catches up by snapshot).
+    pub raft_log_gc_count_limit: u64,
+    /// Largest batch of entries in one append message.
+    pub raft_max_size_per_msg: ReadableSize,
+    /// Append messages in flight per follower.
+    pub raft_max_inflight_msgs: usize,
+    /// How often a leader reports each region to PD when nothing changed (a change is
+    /// reported at once).
+    pub pd_heartbeat_tick_interval: ReadableDuration,
 }
 
 impl Default for RaftstoreConfig {
     fn default() -> Self {
-        RaftstoreConfig { sync_log: true }
+        let raft = replication::StoreConfig::new(0);
+        RaftstoreConfig {
+            sync_log: true,
+            raft_base_tick_interval: ReadableDuration::millis(100),
+            raft_election_timeout_ticks: raft.election_tick,
+            raft_heartbeat_ticks: raft.heartbeat_tick,
+            raft_log_gc_threshold: raft.log_gc_threshold,
+            raft_log_gc_count_limit: raft.log_gc_count_limit,
+            raft_max_size_per_msg: ReadableSize(raft.max_size_per_msg),
+            raft_max_inflight_msgs: raft.max_inflight_msgs,
+            pd_heartbeat_tick_interval: ReadableDuration::secs(10),
+        }
+    }
+}
+
+impl RaftstoreConfig {
+    /// The store's Raft settings (`store_id` is filled in at start).
+    pub fn store_config(&self) -> replication::StoreConfig {
+        replication::StoreConfig {
+            election_tick: self.raft_election_timeout_ticks,
+            heartbeat_tick: self.raft_heartbeat_ticks,
+            log_gc_threshold: self.raft_log_gc_threshold,
+            log_gc_count_limit: self.raft_log_gc_count_limit,
+            max_size_per_msg: self.raft_max_size_per_msg.0,
+            max_inflight_msgs: self.raft_max_inflight_msgs,
+            sync_log: self.sync_log,
+            ..replication::StoreConfig::new(0)
+        }
     }
 }

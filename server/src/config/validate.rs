@@ -61,7 +61,34 @@ impl Config {
             }
         }
 
+        self.validate_raftstore()?;
         self.validate_lsm()
+    }
+
+    fn validate_raftstore(&self) -> Result<()> {
+        let r = &self.raftstore;
+        if r.raft_base_tick_interval.0.is_zero() {
+            return Err(bad("raftstore.raft-base-tick-interval", "must not be 0"));
+        }
+        positive("raftstore.raft-heartbeat-ticks", r.raft_heartbeat_ticks)?;
+        if r.raft_election_timeout_ticks <= r.raft_heartbeat_ticks {
+            return Err(bad(
+                "raftstore.raft-election-timeout-ticks",
+                "must be above raft-heartbeat-ticks (followers would campaign between heartbeats)",
+            ));
+        }
+        positive("raftstore.raft-max-inflight-msgs", r.raft_max_inflight_msgs)?;
+        non_zero("raftstore.raft-max-size-per-msg", r.raft_max_size_per_msg)?;
+        if r.raft_log_gc_count_limit < r.raft_log_gc_threshold {
+            return Err(bad(
+                "raftstore.raft-log-gc-count-limit",
+                "must be at least raft-log-gc-threshold",
+            ));
+        }
+        if r.pd_heartbeat_tick_interval.0.is_zero() {
+            return Err(bad("raftstore.pd-heartbeat-tick-interval", "must not be 0"));
+        }
+        Ok(())
     }
 
     fn validate_lsm(&self) -> Result<()> {

@@ -4,8 +4,6 @@
 //! A refusal is answered in-band, as TiKV does: a region error in `region_error`, anything
 //! else as a message (`KeyError.abort` for transactional requests, `error` for raw ones).
 
-use std::sync::Arc;
-
 use txn::{ApiVersion, RAW_KEY_PREFIX, TXN_KEY_PREFIX};
 
 use super::errors::region_error;
@@ -61,7 +59,7 @@ pub enum Family {
 #[derive(Debug)]
 pub struct Checker {
     /// The regions served here.
-    pub regions: Arc<RegionTable>,
+    pub regions: RegionTable,
     /// The storage's API version.
     pub api_version: ApiVersion,
     /// Size limits.
@@ -80,7 +78,7 @@ impl Checker {
         ctx: Option<&kvrpcpb::Context>,
         family: Family,
         keys: impl IntoIterator<Item = &'k [u8]>,
-    ) -> Result<Arc<Region>, Refusal> {
+    ) -> Result<Region, Refusal> {
         let region = self.check_context(ctx, family)?;
         let mut n = 0usize;
         for key in keys {
@@ -96,7 +94,7 @@ impl Checker {
             if !region.contains(&rk) {
                 return Err(RegionError::KeyNotInRegion {
                     key: key.to_vec(),
-                    region: Box::new((*region).clone()),
+                    region: Box::new(region),
                 }
                 .into());
             }
@@ -112,7 +110,7 @@ impl Checker {
         &self,
         ctx: Option<&kvrpcpb::Context>,
         family: Family,
-    ) -> Result<Arc<Region>, Refusal> {
+    ) -> Result<Region, Refusal> {
         let Some(ctx) = ctx else {
             return Err(Refusal::Invalid("the request has no context".into()));
         };
@@ -336,10 +334,13 @@ pub fn tikv_order(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
-    use crate::region::Peer;
+    use crate::region::{Peer, RegionInfo};
 
     fn checker(api: ApiVersion, start: &[u8], end: &[u8]) -> Checker {
+        let peer = Peer { id: 3, store_id: 1 };
         let region = Region {
             id: 2,
             start_key: start.to_vec(),
@@ -348,11 +349,15 @@ mod tests {
                 conf_ver: 1,
                 version: 1,
             },
-            peers: vec![Peer { id: 3, store_id: 1 }],
-            leader: 3,
+            peers: vec![peer],
+        };
+        let info = RegionInfo {
+            region,
+            leader: Some(peer),
+            peer,
         };
         Checker {
-            regions: Arc::new(RegionTable::new(1, [region])),
+            regions: RegionTable::new(1, Arc::new([info].into_iter().collect())),
             api_version: api,
             limits: Limits {
                 max_key_size: 16,
@@ -423,7 +428,7 @@ mod tests {
     fn scans_are_clipped_to_the_region_both_ways() {
         let enc = |k: &[u8]| mvcc::Key::from_raw(k).into_encoded();
         let c = checker(ApiVersion::V1, &enc(b"b"), &enc(b"m"));
-        let r = c.regions.get(2).unwrap();
+        let r = c.regions.get(2).unwrap().region;
         let (lo, hi) = c.clip_scan(&r, Family::Txn, b"c", b"", false).unwrap();
         assert_eq!((lo, hi), (b"c".to_vec(), Some(b"m".to_vec())));
         let (lo, hi) = c.clip_scan(&r, Family::Txn, b"c", b"z", false).unwrap();
@@ -438,7 +443,7 @@ mod tests {
         assert!(c.clip_scan(&r, Family::Txn, b"", b"", true).is_err());
         // Raw V1 regions use raw keys.
         let raw = checker(ApiVersion::V1, b"b", b"m");
-        let r = raw.regions.get(2).unwrap();
+        let r = raw.regions.get(2).unwrap().region;
         assert!(raw.clip_scan(&r, Family::Raw, b"a", b"", false).is_err());
         let (lo, hi) = raw.clip_scan(&r, Family::Raw, b"b", b"", false).unwrap();
         assert_eq!((lo, hi), (b"b".to_vec(), Some(b"m".to_vec())));

@@ -74,29 +74,14 @@ pub fn engine_region_error(e: &txn::Error) -> Option<errorpb::Error> {
         return None;
     };
     let r = inner.downcast_ref::<R>()?;
-    let peer_of = |p: &replication::Peer| Peer {
-        id: p.id,
-        store_id: p.store_id,
-    };
-    let region_of = |r: &replication::Region| crate::region::Region {
-        id: r.id,
-        start_key: r.start_key.clone(),
-        end_key: r.end_key.clone(),
-        epoch: crate::region::Epoch {
-            conf_ver: r.epoch.conf_ver,
-            version: r.epoch.version,
-        },
-        peers: r.peers.iter().map(peer_of).collect(),
-        leader: 0,
-    };
     let mapped = match r {
         R::NotLeader { region_id, leader } => RegionError::NotLeader {
             region_id: *region_id,
-            leader: leader.as_ref().map(peer_of),
+            leader: *leader,
         },
         R::EpochNotMatch { reason, current } => RegionError::EpochNotMatch {
             message: reason.clone(),
-            current_regions: current.iter().map(region_of).collect(),
+            current_regions: current.clone(),
         },
         R::RegionNotFound(region_id) => RegionError::RegionNotFound {
             region_id: *region_id,
@@ -108,12 +93,12 @@ pub fn engine_region_error(e: &txn::Error) -> Option<errorpb::Error> {
             end_key,
         } => RegionError::KeyNotInRegion {
             key: key.clone(),
-            region: Box::new(region_of(&replication::Region {
+            region: Box::new(replication::Region {
                 id: *region_id,
                 start_key: start_key.clone(),
                 end_key: end_key.clone(),
                 ..Default::default()
-            })),
+            }),
         },
         // The proposal lost its place (leadership changed) or timed out: retry, as TiKV's
         // StaleCommand tells the client.

@@ -28,6 +28,7 @@ pub use context::Limits;
 use context::{Checker, Family, Refusal};
 pub use convert::region_to_pb;
 pub(crate) use errors::peer_to_pb as peer_pb;
+use replication::{RaftKv, RegionEngine};
 use respond::Respond;
 use txn::{ApiVersion, LocalEngine, RawStorage, TxnStorage};
 
@@ -42,10 +43,15 @@ pub struct KvService {
 
 #[derive(Debug)]
 struct Inner {
-    /// Transactional commands (latches, lock waiting, one batch per command).
+    /// Transactional commands' shared state (latches, lock waiting, timestamps). A request
+    /// runs on a copy bound to its region's Raft group ([`Inner::txn`]); this one, on the
+    /// local engine, serves only what TiKV runs outside Raft on every store
+    /// (UnsafeDestroyRange).
     txn: TxnStorage<LocalEngine>,
-    /// The raw API (TTLs, CAS) over the same engine, in its own column family.
+    /// The raw API's shared state (TTL clock, CAS latches); requests run on region copies.
     raw: RawStorage<LocalEngine>,
+    /// The store's Raft groups.
+    raft: RaftKv,
     /// Context and key checks against the node's regions.
     check: Checker,
     /// Per-method timings and failures.
@@ -53,11 +59,13 @@ struct Inner {
 }
 
 impl KvService {
-    /// A service over `txn` and `raw` for the regions in `regions`.
+    /// A service for the regions in `regions`: requests run on `txn`'s and `raw`'s shared
+    /// state over the region's Raft group in `raft`.
     pub fn new(
         txn: TxnStorage<LocalEngine>,
         raw: RawStorage<LocalEngine>,
-        regions: Arc<RegionTable>,
+        raft: RaftKv,
+        regions: RegionTable,
         limits: Limits,
         metrics: Arc<Metrics>,
     ) -> KvService {
@@ -66,6 +74,7 @@ impl KvService {
             inner: Arc::new(Inner {
                 txn,
                 raw,
+                raft,
                 check: Checker {
                     regions,
                     api_version,
@@ -89,8 +98,20 @@ impl Inner {
         ctx: Option<&crate::proto::kvrpcpb::Context>,
         family: Family,
         keys: impl IntoIterator<Item = &'k [u8]>,
-    ) -> Result<Arc<Region>, R> {
+    ) -> Result<Region, R> {
         self.check.check(ctx, family, keys).map_err(R::refused)
+    }
+
+    /// Transactional commands on `region` (its epoch as checked), through its Raft group.
+    fn txn(&self, region: &Region) -> TxnStorage<RegionEngine> {
+        self.txn
+            .with_engine(self.raft.region(region.id, region.epoch))
+    }
+
+    /// Raw commands on `region`, through its Raft group.
+    fn raw(&self, region: &Region) -> RawStorage<RegionEngine> {
+        self.raw
+            .with_engine(self.raft.region(region.id, region.epoch))
     }
 
     /// Runs one command of the transaction layer, recording its time under TiKV's command

@@ -38,17 +38,18 @@ impl Inner {
         ctx: Option<&kvrpcpb::Context>,
         cf: &str,
         keys: impl IntoIterator<Item = &'k [u8]>,
-    ) -> Result<std::sync::Arc<Region>, R> {
+    ) -> Result<Region, R> {
         check_cf(cf).map_err(R::refused)?;
         self.check(ctx, Family::Raw, keys)
     }
 
     pub(super) async fn raw_get(&self, req: kvrpcpb::RawGetRequest) -> kvrpcpb::RawGetResponse {
-        if let Err(resp) = self.check_raw(req.context.as_ref(), &req.cf, [&req.key[..]]) {
-            return resp;
-        }
+        let region = match self.check_raw(req.context.as_ref(), &req.cf, [&req.key[..]]) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         answer(
-            self.timed("raw_get", self.raw.get(&req.key))
+            self.timed("raw_get", self.raw(&region).get(&req.key))
                 .await
                 .map(|v| kvrpcpb::RawGetResponse {
                     not_found: v.is_none(),
@@ -63,11 +64,12 @@ impl Inner {
         req: kvrpcpb::RawBatchGetRequest,
     ) -> kvrpcpb::RawBatchGetResponse {
         let keys = req.keys.iter().map(Vec::as_slice);
-        if let Err(resp) = self.check_raw(req.context.as_ref(), &req.cf, keys) {
-            return resp;
-        }
+        let region = match self.check_raw(req.context.as_ref(), &req.cf, keys) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         answer(
-            self.timed("raw_batch_get", self.raw.batch_get(&req.keys))
+            self.timed("raw_batch_get", self.raw(&region).batch_get(&req.keys))
                 .await
                 .map(|pairs| kvrpcpb::RawBatchGetResponse {
                     pairs: pairs_to_pb(pairs),
@@ -80,11 +82,12 @@ impl Inner {
         &self,
         req: kvrpcpb::RawGetKeyTtlRequest,
     ) -> kvrpcpb::RawGetKeyTtlResponse {
-        if let Err(resp) = self.check_raw(req.context.as_ref(), &req.cf, [&req.key[..]]) {
-            return resp;
-        }
+        let region = match self.check_raw(req.context.as_ref(), &req.cf, [&req.key[..]]) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         answer(
-            self.timed("raw_get_key_ttl", self.raw.get_key_ttl(&req.key))
+            self.timed("raw_get_key_ttl", self.raw(&region).get_key_ttl(&req.key))
                 .await
                 .map(|ttl| kvrpcpb::RawGetKeyTtlResponse {
                     not_found: ttl.is_none(),
@@ -95,13 +98,17 @@ impl Inner {
     }
 
     pub(super) async fn raw_put(&self, req: kvrpcpb::RawPutRequest) -> kvrpcpb::RawPutResponse {
-        if let Err(resp) = self.check_raw(req.context.as_ref(), &req.cf, [&req.key[..]]) {
-            return resp;
-        }
+        let region = match self.check_raw(req.context.as_ref(), &req.cf, [&req.key[..]]) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         answer(
-            self.timed("raw_put", self.raw.put(req.key, req.value, req.ttl))
-                .await
-                .map(|()| kvrpcpb::RawPutResponse::default()),
+            self.timed(
+                "raw_put",
+                self.raw(&region).put(req.key, req.value, req.ttl),
+            )
+            .await
+            .map(|()| kvrpcpb::RawPutResponse::default()),
         )
     }
 
@@ -110,9 +117,10 @@ impl Inner {
         req: kvrpcpb::RawBatchPutRequest,
     ) -> kvrpcpb::RawBatchPutResponse {
         let keys = req.pairs.iter().map(|p| p.key.as_slice());
-        if let Err(resp) = self.check_raw(req.context.as_ref(), &req.cf, keys) {
-            return resp;
-        }
+        let region = match self.check_raw(req.context.as_ref(), &req.cf, keys) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         // Per-key `ttls` when given; else the older single `ttl` for every pair.
         let ttls = if !req.ttls.is_empty() {
             req.ttls
@@ -130,7 +138,7 @@ impl Inner {
             })
             .collect();
         answer(
-            self.timed("raw_batch_put", self.raw.batch_put(pairs, &ttls))
+            self.timed("raw_batch_put", self.raw(&region).batch_put(pairs, &ttls))
                 .await
                 .map(|()| kvrpcpb::RawBatchPutResponse::default()),
         )
@@ -140,11 +148,12 @@ impl Inner {
         &self,
         req: kvrpcpb::RawDeleteRequest,
     ) -> kvrpcpb::RawDeleteResponse {
-        if let Err(resp) = self.check_raw(req.context.as_ref(), &req.cf, [&req.key[..]]) {
-            return resp;
-        }
+        let region = match self.check_raw(req.context.as_ref(), &req.cf, [&req.key[..]]) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         answer(
-            self.timed("raw_delete", self.raw.delete(req.key))
+            self.timed("raw_delete", self.raw(&region).delete(req.key))
                 .await
                 .map(|()| kvrpcpb::RawDeleteResponse::default()),
         )
@@ -155,11 +164,12 @@ impl Inner {
         req: kvrpcpb::RawBatchDeleteRequest,
     ) -> kvrpcpb::RawBatchDeleteResponse {
         let keys = req.keys.iter().map(Vec::as_slice);
-        if let Err(resp) = self.check_raw(req.context.as_ref(), &req.cf, keys) {
-            return resp;
-        }
+        let region = match self.check_raw(req.context.as_ref(), &req.cf, keys) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         answer(
-            self.timed("raw_batch_delete", self.raw.batch_delete(req.keys))
+            self.timed("raw_batch_delete", self.raw(&region).batch_delete(req.keys))
                 .await
                 .map(|()| kvrpcpb::RawBatchDeleteResponse::default()),
         )
@@ -183,8 +193,8 @@ impl Inner {
         // No end: the range reaches past the last region's (unbounded) end.
         let delete = async {
             match upper {
-                Some(upper) => self.raw.delete_range(lower, upper).await,
-                None => self.raw.delete_from(lower).await,
+                Some(upper) => self.raw(&region).delete_range(lower, upper).await,
+                None => self.raw(&region).delete_from(lower).await,
             }
         };
         answer(
@@ -217,7 +227,7 @@ impl Inner {
         answer(
             self.timed(
                 "raw_scan",
-                self.raw
+                self.raw(&region)
                     .scan(&start, end.as_deref(), limit, req.key_only, req.reverse),
             )
             .await
@@ -268,7 +278,7 @@ impl Inner {
         answer(
             self.timed(
                 "raw_batch_scan",
-                self.raw
+                self.raw(&region)
                     .batch_scan(&ranges, each_limit, req.key_only, req.reverse),
             )
             .await
@@ -283,14 +293,15 @@ impl Inner {
         &self,
         req: kvrpcpb::RawCasRequest,
     ) -> kvrpcpb::RawCasResponse {
-        if let Err(resp) = self.check_raw(req.context.as_ref(), &req.cf, [&req.key[..]]) {
-            return resp;
-        }
+        let region = match self.check_raw(req.context.as_ref(), &req.cf, [&req.key[..]]) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         let expected = (!req.previous_not_exist).then_some(req.previous_value);
         answer(
             self.timed(
                 "raw_compare_and_swap",
-                self.raw
+                self.raw(&region)
                     .compare_and_swap(req.key, expected, req.value, req.ttl),
             )
             .await
@@ -331,7 +342,7 @@ impl Inner {
             }
         }
         answer(
-            self.timed("raw_checksum", self.raw.checksum(&ranges))
+            self.timed("raw_checksum", self.raw(&region).checksum(&ranges))
                 .await
                 .map(|c| kvrpcpb::RawChecksumResponse {
                     checksum: c.crc64_xor,

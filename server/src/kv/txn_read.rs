@@ -31,14 +31,16 @@ fn kv_pair(p: TxnKvPair) -> kvrpcpb::KvPair {
 impl Inner {
     pub(super) async fn kv_get(&self, req: kvrpcpb::GetRequest) -> kvrpcpb::GetResponse {
         let ctx = req.context.as_ref();
-        if let Err(resp) = self.check(ctx, Family::Txn, [&req.key[..]]) {
-            return resp;
-        }
+        let region = match self.check(ctx, Family::Txn, [&req.key[..]]) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         let options = ctx.map(read_options).unwrap_or_default();
         answer(
             self.timed(
                 "get",
-                self.txn.get(&req.key, TimeStamp::new(req.version), options),
+                self.txn(&region)
+                    .get(&req.key, TimeStamp::new(req.version), options),
             )
             .await
             .map(|v| kvrpcpb::GetResponse {
@@ -54,14 +56,15 @@ impl Inner {
         req: kvrpcpb::BatchGetRequest,
     ) -> kvrpcpb::BatchGetResponse {
         let ctx = req.context.as_ref();
-        if let Err(resp) = self.check(ctx, Family::Txn, req.keys.iter().map(Vec::as_slice)) {
-            return resp;
-        }
+        let region = match self.check(ctx, Family::Txn, req.keys.iter().map(Vec::as_slice)) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         let options = ctx.map(read_options).unwrap_or_default();
         answer(
             self.timed(
                 "batch_get",
-                self.txn
+                self.txn(&region)
                     .batch_get(&req.keys, TimeStamp::new(req.version), options),
             )
             .await
@@ -102,7 +105,7 @@ impl Inner {
             reverse: req.reverse,
             read: ctx.map(read_options).unwrap_or_default(),
         };
-        match self.timed("scan", self.txn.scan(scan)).await {
+        match self.timed("scan", self.txn(&region).scan(scan)).await {
             Ok(pairs) => kvrpcpb::ScanResponse {
                 pairs: pairs.into_iter().map(kv_pair).collect(),
                 ..Default::default()
@@ -135,7 +138,7 @@ impl Inner {
         answer(
             self.timed(
                 "scan_lock",
-                self.txn.scan_lock(
+                self.txn(&region).scan_lock(
                     TimeStamp::new(req.max_version),
                     (!lower.is_empty()).then_some(lower.as_slice()),
                     upper.as_deref(),

@@ -18,9 +18,10 @@ impl Inner {
         req: kvrpcpb::CheckTxnStatusRequest,
     ) -> kvrpcpb::CheckTxnStatusResponse {
         let key = req.primary_key.clone();
-        if let Err(resp) = self.check(req.context.as_ref(), Family::Txn, [&key[..]]) {
-            return resp;
-        }
+        let region = match self.check(req.context.as_ref(), Family::Txn, [&key[..]]) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         let args = CheckTxnStatusArgs {
             lock_ts: TimeStamp::new(req.lock_ts),
             caller_start_ts: TimeStamp::new(req.caller_start_ts),
@@ -31,37 +32,40 @@ impl Inner {
             verify_is_primary: req.verify_is_primary,
         };
         answer(
-            self.timed("check_txn_status", self.txn.check_txn_status(&key, args))
-                .await
-                .map(|status| {
-                    use kvrpcpb::Action;
-                    let mut resp = kvrpcpb::CheckTxnStatusResponse::default();
-                    let action = match status {
-                        TxnStatus::RolledBack => Action::NoAction,
-                        TxnStatus::TtlExpire => Action::TtlExpireRollback,
-                        TxnStatus::LockNotExist => Action::LockNotExistRollback,
-                        TxnStatus::PessimisticRollBack => Action::TtlExpirePessimisticRollback,
-                        TxnStatus::LockNotExistDoNothing => Action::LockNotExistDoNothing,
-                        TxnStatus::Committed { commit_ts } => {
-                            resp.commit_version = commit_ts.into_inner();
+            self.timed(
+                "check_txn_status",
+                self.txn(&region).check_txn_status(&key, args),
+            )
+            .await
+            .map(|status| {
+                use kvrpcpb::Action;
+                let mut resp = kvrpcpb::CheckTxnStatusResponse::default();
+                let action = match status {
+                    TxnStatus::RolledBack => Action::NoAction,
+                    TxnStatus::TtlExpire => Action::TtlExpireRollback,
+                    TxnStatus::LockNotExist => Action::LockNotExistRollback,
+                    TxnStatus::PessimisticRollBack => Action::TtlExpirePessimisticRollback,
+                    TxnStatus::LockNotExistDoNothing => Action::LockNotExistDoNothing,
+                    TxnStatus::Committed { commit_ts } => {
+                        resp.commit_version = commit_ts.into_inner();
+                        Action::NoAction
+                    }
+                    TxnStatus::Uncommitted {
+                        lock,
+                        min_commit_ts_pushed,
+                    } => {
+                        resp.lock_ttl = lock.ttl;
+                        resp.lock_info = Some(lock_info(&lock.into_lock_info(key)));
+                        if min_commit_ts_pushed {
+                            Action::MinCommitTsPushed
+                        } else {
                             Action::NoAction
                         }
-                        TxnStatus::Uncommitted {
-                            lock,
-                            min_commit_ts_pushed,
-                        } => {
-                            resp.lock_ttl = lock.ttl;
-                            resp.lock_info = Some(lock_info(&lock.into_lock_info(key)));
-                            if min_commit_ts_pushed {
-                                Action::MinCommitTsPushed
-                            } else {
-                                Action::NoAction
-                            }
-                        }
-                    };
-                    resp.action = action as i32;
-                    resp
-                }),
+                    }
+                };
+                resp.action = action as i32;
+                resp
+            }),
         )
     }
 
@@ -70,14 +74,15 @@ impl Inner {
         req: kvrpcpb::CheckSecondaryLocksRequest,
     ) -> kvrpcpb::CheckSecondaryLocksResponse {
         let keys = req.keys.iter().map(Vec::as_slice);
-        if let Err(resp) = self.check(req.context.as_ref(), Family::Txn, keys) {
-            return resp;
-        }
+        let region = match self.check(req.context.as_ref(), Family::Txn, keys) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         let start = TimeStamp::new(req.start_version);
         answer(
             self.timed(
                 "check_secondary_locks",
-                self.txn.check_secondary_locks(&req.keys, start),
+                self.txn(&region).check_secondary_locks(&req.keys, start),
             )
             .await
             .map(|status| match status {
@@ -99,14 +104,16 @@ impl Inner {
         req: kvrpcpb::TxnHeartBeatRequest,
     ) -> kvrpcpb::TxnHeartBeatResponse {
         let key = &req.primary_lock;
-        if let Err(resp) = self.check(req.context.as_ref(), Family::Txn, [&key[..]]) {
-            return resp;
-        }
+        let region = match self.check(req.context.as_ref(), Family::Txn, [&key[..]]) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         let start = TimeStamp::new(req.start_version);
         answer(
             self.timed(
                 "txn_heart_beat",
-                self.txn.txn_heart_beat(key, start, req.advise_lock_ttl),
+                self.txn(&region)
+                    .txn_heart_beat(key, start, req.advise_lock_ttl),
             )
             .await
             .map(|ttl| kvrpcpb::TxnHeartBeatResponse {
@@ -137,7 +144,8 @@ impl Inner {
             return done(
                 self.timed(
                     "resolve_lock_lite",
-                    self.txn.resolve_lock_lite(start, commit, &req.keys),
+                    self.txn(&region)
+                        .resolve_lock_lite(start, commit, &req.keys),
                 )
                 .await,
             );
@@ -161,7 +169,8 @@ impl Inner {
         done(
             self.timed(
                 "resolve_lock",
-                self.txn.resolve_lock(status, lower, upper.as_deref()),
+                self.txn(&region)
+                    .resolve_lock(status, lower, upper.as_deref()),
             )
             .await
             .map(|_| ()),
@@ -181,7 +190,7 @@ impl Inner {
         answer(
             self.timed(
                 "gc",
-                self.txn
+                self.txn(&region)
                     .gc(TimeStamp::new(req.safe_point), lower, upper.as_deref()),
             )
             .await
@@ -218,8 +227,8 @@ impl Inner {
         // No end: the range reaches past the last region's (unbounded) end.
         let delete = async {
             match upper {
-                Some(upper) => self.txn.delete_range(&lower, &upper).await,
-                None => self.txn.delete_from(&lower).await,
+                Some(upper) => self.txn(&region).delete_range(&lower, &upper).await,
+                None => self.txn(&region).delete_from(&lower).await,
             }
         };
         answer(
@@ -244,6 +253,7 @@ impl Inner {
         answer(
             self.timed(
                 "unsafe_destroy_range",
+                // Outside Raft, as TiKV: on the local engine of every store it is sent to.
                 self.txn.delete_range(&req.start_key, &req.end_key),
             )
             .await

@@ -19,9 +19,10 @@ impl Inner {
         req: kvrpcpb::PrewriteRequest,
     ) -> kvrpcpb::PrewriteResponse {
         let keys = req.mutations.iter().map(|m| m.key.as_slice());
-        if let Err(resp) = self.check(req.context.as_ref(), Family::Txn, keys) {
-            return resp;
-        }
+        let region = match self.check(req.context.as_ref(), Family::Txn, keys) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         let mut mutations = Vec::with_capacity(req.mutations.len());
         for (i, m) in req.mutations.iter().enumerate() {
             match mutation(m) {
@@ -37,7 +38,7 @@ impl Inner {
                 .then(|| req.secondaries.clone()),
         };
         answer(
-            self.timed("prewrite", self.txn.prewrite(request))
+            self.timed("prewrite", self.txn(&region).prewrite(request))
                 .await
                 .map(|r| kvrpcpb::PrewriteResponse {
                     errors: r.errors.iter().map(key_error_of).collect(),
@@ -50,15 +51,16 @@ impl Inner {
 
     pub(super) async fn kv_commit(&self, req: kvrpcpb::CommitRequest) -> kvrpcpb::CommitResponse {
         let keys = req.keys.iter().map(Vec::as_slice);
-        if let Err(resp) = self.check(req.context.as_ref(), Family::Txn, keys) {
-            return resp;
-        }
+        let region = match self.check(req.context.as_ref(), Family::Txn, keys) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         let (start, commit) = (
             TimeStamp::new(req.start_version),
             TimeStamp::new(req.commit_version),
         );
         answer(
-            self.timed("commit", self.txn.commit(&req.keys, start, commit))
+            self.timed("commit", self.txn(&region).commit(&req.keys, start, commit))
                 .await
                 .map(|()| kvrpcpb::CommitResponse {
                     commit_version: req.commit_version,
@@ -71,13 +73,14 @@ impl Inner {
         &self,
         req: kvrpcpb::CleanupRequest,
     ) -> kvrpcpb::CleanupResponse {
-        if let Err(resp) = self.check(req.context.as_ref(), Family::Txn, [&req.key[..]]) {
-            return resp;
-        }
+        let region = match self.check(req.context.as_ref(), Family::Txn, [&req.key[..]]) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         let result = self
             .timed(
                 "cleanup",
-                self.txn.cleanup(
+                self.txn(&region).cleanup(
                     &req.key,
                     TimeStamp::new(req.start_version),
                     TimeStamp::new(req.current_ts),
@@ -105,13 +108,14 @@ impl Inner {
         req: kvrpcpb::BatchRollbackRequest,
     ) -> kvrpcpb::BatchRollbackResponse {
         let keys = req.keys.iter().map(Vec::as_slice);
-        if let Err(resp) = self.check(req.context.as_ref(), Family::Txn, keys) {
-            return resp;
-        }
+        let region = match self.check(req.context.as_ref(), Family::Txn, keys) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         answer(
             self.timed(
                 "rollback",
-                self.txn
+                self.txn(&region)
                     .batch_rollback(&req.keys, TimeStamp::new(req.start_version)),
             )
             .await
@@ -124,9 +128,10 @@ impl Inner {
         req: kvrpcpb::PessimisticLockRequest,
     ) -> kvrpcpb::PessimisticLockResponse {
         let keys = req.mutations.iter().map(|m| m.key.as_slice());
-        if let Err(resp) = self.check(req.context.as_ref(), Family::Txn, keys) {
-            return resp;
-        }
+        let region = match self.check(req.context.as_ref(), Family::Txn, keys) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         let mut keys = Vec::with_capacity(req.mutations.len());
         for m in &req.mutations {
             if m.op != kvrpcpb::Op::PessimisticLock as i32 {
@@ -152,7 +157,8 @@ impl Inner {
         answer(
             self.timed(
                 "acquire_pessimistic_lock",
-                self.txn.acquire_pessimistic_lock(request, req.wait_timeout),
+                self.txn(&region)
+                    .acquire_pessimistic_lock(request, req.wait_timeout),
             )
             .await
             .map(|results| {
@@ -178,13 +184,14 @@ impl Inner {
         req: kvrpcpb::PessimisticRollbackRequest,
     ) -> kvrpcpb::PessimisticRollbackResponse {
         let keys = req.keys.iter().map(Vec::as_slice);
-        if let Err(resp) = self.check(req.context.as_ref(), Family::Txn, keys) {
-            return resp;
-        }
+        let region = match self.check(req.context.as_ref(), Family::Txn, keys) {
+            Ok(r) => r,
+            Err(resp) => return resp,
+        };
         answer(
             self.timed(
                 "pessimistic_rollback",
-                self.txn.pessimistic_rollback(
+                self.txn(&region).pessimistic_rollback(
                     &req.keys,
                     TimeStamp::new(req.start_version),
                     TimeStamp::new(req.for_update_ts),

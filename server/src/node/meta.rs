@@ -1,7 +1,10 @@
 //! What a node persists about itself, in the `meta` column family of its engine: its
-//! identity (cluster id, store id) and its regions. Layout in `server/FORMAT.md`.
+//! identity (cluster id, store id). Layout in `server/FORMAT.md`.
 //!
-//! Writes are synced: a region the node told PD about must survive a crash.
+//! Regions live with their Raft state (replication's `raft` column family). Data
+//! directories from before replication kept them here (`region/` records): the node moves
+//! them into the Raft store once ([`NodeMeta::legacy_regions`], then
+//! [`NodeMeta::remove_legacy_regions`]). Writes are synced.
 
 use std::sync::Arc;
 
@@ -18,7 +21,7 @@ use crate::region::{Epoch, Peer, Region};
 pub const META_CF: &str = "meta";
 /// Key of the store identity: `cluster_id (u64 BE) ‖ store_id (u64 BE)`.
 const IDENT_KEY: &[u8] = b"ident";
-/// Prefix of region records: `region/` ‖ region id (u64 BE) → `metapb.Region` (protobuf).
+/// Prefix of legacy region records: `region/` ‖ region id (u64 BE) → `metapb.Region`.
 const REGION_PREFIX: &[u8] = b"region/";
 
 /// The node's identity in its cluster.
@@ -86,11 +89,11 @@ impl NodeMeta {
         Ok(())
     }
 
-    /// Every region recorded.
+    /// Regions recorded by a node from before replication (none in a newer directory).
     ///
     /// # Errors
     /// Engine errors; `Corruption` for a record that does not decode.
-    pub fn regions(&self) -> Result<Vec<Region>> {
+    pub fn legacy_regions(&self) -> Result<Vec<Region>> {
         let mut upper = REGION_PREFIX.to_vec();
         if let Some(last) = upper.last_mut() {
             *last += 1;
@@ -111,23 +114,42 @@ impl NodeMeta {
         Ok(out)
     }
 
-    /// Records `regions` (one synced batch: a split's regions appear together).
+    /// Deletes the legacy records of `regions` (synced), once the Raft store holds them.
     ///
     /// # Errors
     /// Engine errors.
-    pub fn put_regions(&self, regions: &[Region]) -> Result<()> {
+    pub fn remove_legacy_regions(&self, regions: &[Region]) -> Result<()> {
         let mut batch = WriteBatch::default();
         for r in regions {
-            let mut key = REGION_PREFIX.to_vec();
-            key.extend_from_slice(&r.id.to_be_bytes());
-            batch.put(self.cf, &key, &crate::kv::region_to_pb(r).encode_to_vec());
+            batch.delete(self.cf, &legacy_key(r.id));
+        }
+        self.db.write(WriteOptions { sync: true }, batch)?;
+        Ok(())
+    }
+
+    /// Writes legacy records, as a node from before replication did (tests of the move).
+    #[cfg(test)]
+    pub fn put_legacy_regions(&self, regions: &[Region]) -> Result<()> {
+        let mut batch = WriteBatch::default();
+        for r in regions {
+            batch.put(
+                self.cf,
+                &legacy_key(r.id),
+                &crate::kv::region_to_pb(r).encode_to_vec(),
+            );
         }
         self.db.write(WriteOptions { sync: true }, batch)?;
         Ok(())
     }
 }
 
-/// A region from its protobuf form; the leader is unknown (0) until the node sets it.
+fn legacy_key(id: u64) -> Vec<u8> {
+    let mut key = REGION_PREFIX.to_vec();
+    key.extend_from_slice(&id.to_be_bytes());
+    key
+}
+
+/// A region from its protobuf form.
 pub fn region_from_pb(pb: &metapb::Region) -> Region {
     Region {
         id: pb.id,
@@ -149,7 +171,6 @@ pub fn region_from_pb(pb: &metapb::Region) -> Region {
                 store_id: p.store_id,
             })
             .collect(),
-        leader: 0,
     }
 }
 
@@ -158,7 +179,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn identity_and_regions_survive_a_reopen() {
+    fn identity_and_legacy_regions_survive_a_reopen_until_removed() {
         let dir = tempfile::tempdir().unwrap();
         let region = Region {
             id: 2,
@@ -169,7 +190,6 @@ mod tests {
                 version: 3,
             },
             peers: vec![Peer { id: 3, store_id: 1 }],
-            leader: 0,
         };
         {
             let db = Arc::new(Db::open(dir.path(), lsm::Options::default()).unwrap());
@@ -180,11 +200,14 @@ mod tests {
                 store_id: 1,
             })
             .unwrap();
-            meta.put_regions(std::slice::from_ref(&region)).unwrap();
+            meta.put_legacy_regions(std::slice::from_ref(&region))
+                .unwrap();
         }
         let db = Arc::new(Db::open(dir.path(), lsm::Options::default()).unwrap());
         let meta = NodeMeta::open(db).unwrap();
         assert_eq!(meta.ident().unwrap().unwrap().cluster_id, 7);
-        assert_eq!(meta.regions().unwrap(), vec![region]);
+        assert_eq!(meta.legacy_regions().unwrap(), vec![region.clone()]);
+        meta.remove_legacy_regions(&[region]).unwrap();
+        assert_eq!(meta.legacy_regions().unwrap(), vec![]);
     }
 }

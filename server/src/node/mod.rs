@@ -1,27 +1,37 @@
 //! A Strata node: storage, the KV service, and (by default) an embedded placement driver.
 //!
-//! Start-up: open the engine → start the embedded PD if configured → connect to PD → load
-//! or obtain the store identity → bootstrap the cluster's first region if nobody has →
-//! register the store → serve KV → heartbeat. Shutdown stops accepting requests, lets
-//! in-flight ones finish, then closes the engine: every acknowledged write was already
-//! durable (writes sync before they are acknowledged unless `sync` is off).
+//! Start-up: start the embedded PD if configured → open the engine → connect to PD → load
+//! or obtain the store identity → move regions of a pre-replication directory into the
+//! Raft store → bootstrap the cluster's first region if nobody has → register the store →
+//! start the Raft thread → serve KV → heartbeat. Shutdown stops accepting requests, lets
+//! in-flight ones finish, then stops the Raft thread: every acknowledged write was applied
+//! from a log that was durable on a quorum first.
 //!
-//! The node is one region replica per region today; replication (issue 7) puts each region
-//! behind a Raft group without changing this module's shape.
+//! Every region is a Raft group, a single node's too (one replica): one code path.
+//!
+//! Files: `join.rs` (identity, bootstrap), `meta.rs` (what the node records about itself),
+//! `pd_client.rs`, `heartbeat.rs` (store and region heartbeats), `split.rs`, `run.rs`
+//! (the whole server for a configuration).
 
+mod heartbeat;
+mod join;
 mod meta;
 mod pd_client;
 mod run;
+mod split;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
-use mvcc::{LsmEngine, TimeStamp};
+use mvcc::TimeStamp;
+use replication::{
+    Engines, KeySpace, RaftKv, Region, SnapManager, Store, StoreConfig, StoreHandle,
+};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::codec::CompressionEncoding;
 use txn::{
@@ -30,14 +40,18 @@ use txn::{
 };
 
 use crate::error::{Error, Result};
-use crate::kv::{region_to_pb, KvService, Limits};
+use crate::kv::{KvService, Limits};
 use crate::metrics::Metrics;
-use crate::proto::{metapb, pdpb, tikvpb::tikv_server::TikvServer};
-use crate::region::{Region, RegionTable};
+use crate::proto::tikvpb::tikv_server::TikvServer;
+use crate::region::RegionTable;
 use meta::NodeMeta;
 pub use meta::{StoreIdent, META_CF};
 use pd_client::Pd;
 pub use run::run;
+
+/// How long a request waits for its region's Raft group by default: beyond an election's
+/// worth of ticks, short of a client's patience.
+pub const RAFT_REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where the node finds its placement driver.
 #[derive(Debug, Clone)]
@@ -80,6 +94,15 @@ pub struct NodeConfig {
     pub compress_responses: bool,
     /// Engine options (filters are added by the node).
     pub lsm: lsm::Options,
+    /// Raft settings (`store_id` is filled in once PD assigned it).
+    pub raft: StoreConfig,
+    /// One Raft tick: elections take `election_tick` of them.
+    pub raft_base_tick: Duration,
+    /// How long a request waits for its Raft group (an election, a quorum) before the
+    /// client is told to retry.
+    pub raft_request_timeout: Duration,
+    /// How often each leader reports its regions to PD (also at once on a change).
+    pub region_heartbeat_interval: Duration,
 }
 
 impl NodeConfig {
@@ -98,6 +121,10 @@ impl NodeConfig {
             max_message_size: 64 << 20,
             compress_responses: true,
             lsm: lsm::Options::default(),
+            raft: StoreConfig::new(0),
+            raft_base_tick: Duration::from_millis(100),
+            raft_request_timeout: RAFT_REQUEST_TIMEOUT,
+            region_heartbeat_interval: Duration::from_secs(10),
         }
     }
 }
@@ -108,14 +135,14 @@ pub struct Node {
     kv_addr: SocketAddr,
     pd_addr: Option<SocketAddr>,
     ident: StoreIdent,
-    regions: Arc<RegionTable>,
-    meta: NodeMeta,
+    regions: RegionTable,
+    raft: RaftKv,
     pd: Pd,
-    heartbeats: mpsc::Sender<pdpb::RegionHeartbeatRequest>,
     metrics: Arc<Metrics>,
     db: Arc<lsm::Db>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<Result<()>>>,
+    raft_thread: std::thread::JoinHandle<()>,
 }
 
 impl Node {
@@ -152,8 +179,11 @@ impl Node {
             ..cfg.lsm.clone()
         };
         let db = Arc::new(lsm::Db::open(cfg.data_dir.join("db"), options)?);
-        let lsm_engine = LsmEngine::new(db.clone())?;
-        ttl.bind(&lsm_engine);
+        let keyspace = KeySpace {
+            raw_keys_encoded: cfg.api_version == ApiVersion::V2,
+        };
+        let engines = Engines::new(db.clone(), keyspace)?;
+        ttl.bind(&engines.kv);
         gc.attach(&db);
         let meta = NodeMeta::open(db.clone())?;
 
@@ -166,19 +196,60 @@ impl Node {
         };
 
         let pd = Pd::connect(&endpoints, Duration::from_secs(30)).await?;
-        let (ident, regions) = join_cluster(&pd, &meta, &advertise, &cfg.status_addr).await?;
-        let regions = Arc::new(RegionTable::new(ident.store_id, regions));
-        let heartbeats = pd.region_heartbeats().await?;
-        for r in regions.all() {
-            send_heartbeat(&pd, &heartbeats, &r).await;
+        let ident = join::ident(&pd, &meta).await?;
+        let moved = join::move_legacy_regions(&meta, &engines)?;
+        if moved > 0 {
+            tracing::info!(
+                regions = moved,
+                "moved pre-replication regions into the Raft store"
+            );
         }
+        let record = join::store_record(ident.store_id, &advertise, &cfg.status_addr);
+        let snaps = SnapManager::new(cfg.data_dir.join("snap"));
+        let raft_cfg = StoreConfig {
+            store_id: ident.store_id,
+            ..cfg.raft.clone()
+        };
+        let open = |engines: &Engines| {
+            Store::open(
+                raft_cfg.clone(),
+                engines.clone(),
+                snaps.clone(),
+                Arc::new(Unconnected),
+                replication::tracing_logger(),
+            )
+        };
+        let mut store = open(&engines)?;
+        let existing: Vec<Region> = store.meta().all().into_iter().map(|i| i.region).collect();
+        if join::bootstrap_cluster(&pd, &engines, &record, &existing).await? && existing.is_empty()
+        {
+            store = open(&engines)?;
+        }
+        pd.put_store(record).await?;
+        let store_meta = store.meta();
+        let (handle, raft_thread) = replication::spawn(store, cfg.raft_base_tick)?;
+        let raft = RaftKv::new(
+            handle.clone(),
+            store_meta.clone(),
+            engines.kv.clone(),
+            cfg.raft_request_timeout,
+        );
+        let regions = RegionTable::new(ident.store_id, store_meta);
+        wait_for_sole_leaders(&regions, cfg.raft_request_timeout).await;
 
-        let engine = LocalEngine::new(lsm_engine);
+        let local = LocalEngine::new(engines.kv.clone());
         // Timestamps come from PD: start above nothing, max_ts rises with every read.
         let cm = ConcurrencyManager::new(TimeStamp::zero());
-        let txn = TxnStorage::new(engine.clone(), cm).with_sync(cfg.sync);
-        let raw = RawStorage::new(engine, cfg.api_version).with_sync(cfg.sync);
-        let kv = KvService::new(txn, raw, regions.clone(), cfg.limits, metrics.clone());
+        let txn = TxnStorage::new(local.clone(), cm).with_sync(cfg.sync);
+        let raw = RawStorage::new(local, cfg.api_version).with_sync(cfg.sync);
+        let kv = KvService::new(
+            txn,
+            raw,
+            raft.clone(),
+            regions.clone(),
+            cfg.limits,
+            metrics.clone(),
+        );
         let mut service = TikvServer::new(kv)
             .accept_compressed(CompressionEncoding::Gzip)
             .max_decoding_message_size(cfg.max_message_size)
@@ -195,11 +266,14 @@ impl Node {
                 .await
                 .map_err(Error::from)
         }));
-        tasks.push(tokio::spawn(background(
-            pd.clone(),
-            ident,
-            regions.clone(),
-            safe_point,
+        tasks.push(tokio::spawn(heartbeat::run(
+            heartbeat::Heartbeats {
+                pd: pd.clone(),
+                ident,
+                regions: regions.clone(),
+                safe_point,
+                region_interval: cfg.region_heartbeat_interval,
+            },
             wait_for(stopped),
         )));
         tracing::info!(%kv_addr, ?pd_addr, store_id = ident.store_id, cluster_id = ident.cluster_id, "node started");
@@ -208,13 +282,13 @@ impl Node {
             pd_addr,
             ident,
             regions,
-            meta,
+            raft,
             pd,
-            heartbeats,
             metrics,
             db,
             stop,
             tasks,
+            raft_thread,
         })
     }
 
@@ -243,57 +317,12 @@ impl Node {
         &self.db
     }
 
-    /// The regions served here.
-    pub fn regions(&self) -> Vec<Arc<Region>> {
-        self.regions.all()
+    /// The regions this store holds, by start key.
+    pub fn regions(&self) -> Vec<Region> {
+        self.regions.all().into_iter().map(|i| i.region).collect()
     }
 
-    /// Splits the region holding `split_key` (region key space) at it: the original region
-    /// keeps `[split_key, end)`, a new region with PD's ids takes `[start, split_key)`, both
-    /// one epoch version on. The new state is durable before PD hears of it.
-    ///
-    /// # Errors
-    /// `Config` if no region holds the key or it is a region's start; PD or engine errors.
-    pub async fn split_region(&self, split_key: &[u8]) -> Result<(Region, Region)> {
-        let region = self
-            .regions
-            .all()
-            .into_iter()
-            .find(|r| r.contains(split_key))
-            .ok_or_else(|| Error::Config(format!("no region holds {split_key:02x?}")))?;
-        if region.start_key == split_key {
-            return Err(Error::Config("split key is the region's start".into()));
-        }
-        let ids = self.pd.ask_split(region_to_pb(&region)).await?;
-        let mut right = (*region).clone();
-        right.start_key = split_key.to_vec();
-        right.epoch.version += 1;
-        let mut left = (*region).clone();
-        left.id = ids.new_region_id;
-        left.end_key = split_key.to_vec();
-        left.epoch.version += 1;
-        left.peers = region
-            .peers
-            .iter()
-            .zip(ids.new_peer_ids.iter())
-            .map(|(p, id)| crate::region::Peer {
-                id: *id,
-                store_id: p.store_id,
-            })
-            .collect();
-        left.leader = left.peer_on(self.ident.store_id).map_or(0, |p| p.id);
-        self.meta.put_regions(&[left.clone(), right.clone()])?;
-        self.regions.upsert([left.clone(), right.clone()]);
-        self.pd
-            .report_split(vec![region_to_pb(&left), region_to_pb(&right)])
-            .await?;
-        for r in [&left, &right] {
-            send_heartbeat(&self.pd, &self.heartbeats, r).await;
-        }
-        Ok((left, right))
-    }
-
-    /// Stops serving, waits for in-flight requests, and closes the engine.
+    /// Stops serving, waits for in-flight requests, then stops the Raft thread.
     ///
     /// # Errors
     /// The first error a serving task ended with.
@@ -309,7 +338,58 @@ impl Node {
                 first = r;
             }
         }
+        stop_raft(self.raft.handle(), self.raft_thread).await;
         first
+    }
+}
+
+/// Stops the Raft thread and waits for it (off the async threads: joining blocks).
+async fn stop_raft(handle: &StoreHandle, thread: std::thread::JoinHandle<()>) {
+    handle.stop();
+    if tokio::task::spawn_blocking(move || thread.join())
+        .await
+        .is_err()
+    {
+        tracing::error!("the Raft thread panicked");
+    }
+}
+
+/// Waits (at most `limit`) until every region whose only replica is here has elected it:
+/// a single node serves as soon as `start` returns. Regions with other replicas elect on
+/// their own time; clients retry on NotLeader.
+async fn wait_for_sole_leaders(regions: &RegionTable, limit: Duration) {
+    let deadline = tokio::time::Instant::now() + limit;
+    loop {
+        let waiting = regions
+            .all()
+            .iter()
+            .filter(|i| i.region.peers == [i.peer] && !i.is_leader())
+            .count();
+        if waiting == 0 || tokio::time::Instant::now() >= deadline {
+            if waiting > 0 {
+                tracing::warn!(
+                    regions = waiting,
+                    "some one-replica regions have no leader yet"
+                );
+            }
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+/// The transport of a store with no way to reach others yet: every message to another
+/// store is refused (raft-rs treats the peer as unreachable). One-replica regions never
+/// send any.
+#[derive(Debug)]
+struct Unconnected;
+
+impl replication::transport::Transport for Unconnected {
+    fn send(&self, msg: replication::transport::RaftMessage) -> replication::Result<()> {
+        Err(replication::Error::InvalidArgument(format!(
+            "no transport to store {}",
+            msg.to.store_id
+        )))
     }
 }
 
@@ -318,119 +398,7 @@ async fn wait_for(mut stopped: watch::Receiver<bool>) {
     let _ = stopped.wait_for(|s| *s).await;
 }
 
-/// Identity and regions: from the node's own records, else from PD (allocating the store
-/// id, bootstrapping the cluster's first region when nobody has).
-async fn join_cluster(
-    pd: &Pd,
-    meta: &NodeMeta,
-    advertise: &str,
-    status_addr: &str,
-) -> Result<(StoreIdent, Vec<Region>)> {
-    let ident = match meta.ident()? {
-        Some(id) if id.cluster_id != pd.cluster_id() => {
-            return Err(Error::Config(format!(
-                "this data directory belongs to cluster {}, PD serves cluster {}",
-                id.cluster_id,
-                pd.cluster_id()
-            )))
-        }
-        Some(id) => id,
-        None => {
-            let id = StoreIdent {
-                cluster_id: pd.cluster_id(),
-                store_id: pd.alloc_id().await?,
-            };
-            meta.set_ident(id)?;
-            id
-        }
-    };
-    let store = metapb::Store {
-        id: ident.store_id,
-        address: advertise.to_string(),
-        status_address: status_addr.to_string(),
-        version: env!("CARGO_PKG_VERSION").to_string(),
-        state: metapb::StoreState::Up as i32,
-        start_timestamp: unix_secs(),
-        ..Default::default()
-    };
-    let mut regions = meta.regions()?;
-    if regions.is_empty() && !pd.is_bootstrapped().await? {
-        let region = Region {
-            id: pd.alloc_id().await?,
-            start_key: Vec::new(),
-            end_key: Vec::new(),
-            epoch: crate::region::Epoch {
-                conf_ver: 1,
-                version: 1,
-            },
-            peers: vec![crate::region::Peer {
-                id: pd.alloc_id().await?,
-                store_id: ident.store_id,
-            }],
-            leader: 0,
-        };
-        // Recorded before PD hears of it, so a crash in between cannot lose the region.
-        meta.put_regions(std::slice::from_ref(&region))?;
-        pd.bootstrap(store.clone(), region_to_pb(&region)).await?;
-        regions.push(region);
-    }
-    pd.put_store(store).await?;
-    // One replica per region: this node leads every region it holds.
-    for r in &mut regions {
-        r.leader = r.peer_on(ident.store_id).map_or(0, |p| p.id);
-    }
-    Ok((ident, regions))
-}
-
-async fn send_heartbeat(
-    pd: &Pd,
-    heartbeats: &mpsc::Sender<pdpb::RegionHeartbeatRequest>,
-    region: &Region,
-) {
-    let Some(leader) = region.leader_peer() else {
-        return;
-    };
-    let hb = pd.region_heartbeat(region_to_pb(region), crate::kv::peer_pb(leader));
-    if heartbeats.send(hb).await.is_err() {
-        tracing::warn!(region_id = region.id, "region heartbeat stream closed");
-    }
-}
-
-/// Store heartbeats and the GC safe point, every few seconds until shutdown.
-async fn background(
-    pd: Pd,
-    ident: StoreIdent,
-    regions: Arc<RegionTable>,
-    safe_point: Arc<AtomicU64>,
-    shutdown: impl std::future::Future<Output = ()>,
-) -> Result<()> {
-    tokio::pin!(shutdown);
-    let mut tick = tokio::time::interval(Duration::from_secs(5));
-    let start = unix_secs();
-    loop {
-        tokio::select! {
-            () = &mut shutdown => return Ok(()),
-            _ = tick.tick() => {}
-        }
-        let stats = pdpb::StoreStats {
-            store_id: ident.store_id,
-            region_count: u32::try_from(regions.all().len()).unwrap_or(u32::MAX),
-            start_time: u32::try_from(start).unwrap_or(0),
-            ..Default::default()
-        };
-        if let Err(e) = pd.store_heartbeat(stats).await {
-            tracing::warn!(error = %e, "store heartbeat failed");
-        }
-        match pd.gc_safe_point().await {
-            Ok(sp) => {
-                safe_point.fetch_max(sp, Ordering::SeqCst);
-            }
-            Err(e) => tracing::warn!(error = %e, "reading the GC safe point failed"),
-        }
-    }
-}
-
-fn unix_secs() -> i64 {
+pub(crate) fn unix_secs() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0))
