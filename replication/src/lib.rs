@@ -10,7 +10,8 @@
 //!   entries), `proposal.rs` (what waits on a peer), `store.rs` (every peer of a store, one
 //!   Ready round with one fsync);
 //! - `transport/`: the seam between stores and its in-process implementation;
-//! - `meta.rs`: what a store publishes about its regions;
+//! - `meta.rs`: what a store publishes about its regions; `health.rs`: a leader's pending
+//!   and down followers;
 //! - `runner.rs` (the Raft thread), `engine.rs` (the Raft-backed `txn::Engine`).
 //!
 //! Nothing here knows the wire protocol: the server converts.
@@ -23,6 +24,7 @@ mod command;
 mod engine;
 mod engines;
 mod error;
+mod health;
 mod keyspace;
 mod logger;
 mod meta;
@@ -42,6 +44,7 @@ pub use command::{Command, Request};
 pub use engine::{RaftKv, RegionEngine};
 pub use engines::{Engines, RAFT_CF};
 pub use error::{Error, Result};
+pub use health::DownPeer;
 pub use keyspace::KeySpace;
 pub use logger::tracing_logger;
 pub use meta::{RegionInfo, StoreMeta};

@@ -1,15 +1,16 @@
 //! What a store publishes about its regions for the rest of the node (request checks, PD
-//! heartbeats): each region's descriptor and leader, updated by the Raft thread whenever
-//! either changes. Readers get a consistent copy of one region at a time.
+//! heartbeats): each region's descriptor, leader, term and (on a leader) follower health,
+//! updated by the Raft thread whenever any of them changes. Readers get a consistent copy of one region at a time.
 
 use std::collections::HashMap;
 
 use parking_lot::RwLock;
 
+use crate::health::DownPeer;
 use crate::region::{Peer, Region};
 
 /// One region as this store sees it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RegionInfo {
     /// The region as applied here.
     pub region: Region,
@@ -17,6 +18,13 @@ pub struct RegionInfo {
     pub leader: Option<Peer>,
     /// This store's peer of the region.
     pub peer: Peer,
+    /// The Raft term this peer is in (PD ignores reports from older terms).
+    pub term: u64,
+    /// On a leader: followers that cannot catch up from the log (new, or needing a
+    /// snapshot).
+    pub pending_peers: Vec<Peer>,
+    /// On a leader: followers not heard from for `max_peer_down_duration`.
+    pub down_peers: Vec<DownPeer>,
 }
 
 impl RegionInfo {

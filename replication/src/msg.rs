@@ -119,6 +119,8 @@ pub struct StoreConfig {
     /// Fsync each round's Raft writes before anything is sent or applied. Off, a power
     /// loss may lose acknowledged writes (and Raft's vote), a process crash does not.
     pub sync_log: bool,
+    /// A leader reports followers silent this long as down (PD replaces them).
+    pub max_peer_down_duration: std::time::Duration,
     /// Largest batch of entries in one append message.
     pub max_size_per_msg: u64,
     /// Append messages in flight per follower.
@@ -136,6 +138,7 @@ impl StoreConfig {
             log_gc_threshold: 50,
             log_gc_count_limit: 10_000,
             sync_log: true,
+            max_peer_down_duration: std::time::Duration::from_secs(10 * 60),
             max_size_per_msg: 1 << 20,
             max_inflight_msgs: 256,
         }

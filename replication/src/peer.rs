@@ -7,6 +7,9 @@
 //! it had when asked. Not leases: a lease is only safe with bounded clock drift, and a
 //! ReadIndex costs one heartbeat round that the Ready loop batches with other traffic.
 
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
 use protobuf::Message as _;
 use raft::eraftpb::{ConfChange, ConfChangeType};
 use raft::{Config, RawNode, ReadOnlyOption, StateRole};
@@ -15,12 +18,21 @@ use crate::callback::{ReadCallback, WriteCallback};
 use crate::command::{Command, Request};
 use crate::engines::Engines;
 use crate::error::{Error, Result};
+use crate::health::{self, DownPeer};
 use crate::meta::RegionInfo;
 use crate::msg::StoreConfig;
 use crate::proposal::{Pending, Proposal};
 use crate::region::{self, Epoch, Region};
 use crate::snapshot::SnapManager;
 use crate::storage::PeerStorage;
+
+/// The part of a peer's published state that changes without its region or leader.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Health {
+    term: u64,
+    pending: Vec<u64>,
+    down: Vec<u64>,
+}
 
 /// One peer of a region on this store.
 pub(crate) struct Peer {
@@ -30,11 +42,19 @@ pub(crate) struct Peer {
     pub(crate) me: region::Peer,
     /// Ticks since the last log-compaction check.
     pub(crate) gc_ticks: u64,
-    /// The role and leader last published (to notice changes).
+    /// The leader last published (to notice changes).
     pub(crate) published_leader: Option<u64>,
+    /// The term and follower health last published (leaders only).
+    pub(crate) published_health: Health,
+    /// When a message last came from each peer (for down peers).
+    pub(crate) last_heard: HashMap<u64, Instant>,
+    /// When this peer last became leader.
+    pub(crate) leader_since: Instant,
+    /// Followers silent this long are reported down.
+    max_down: Duration,
     /// Peers heard from: where to answer when the region does not list them yet (an empty
     /// peer waiting for its snapshot knows no members).
-    pub(crate) peer_cache: std::collections::HashMap<u64, region::Peer>,
+    pub(crate) peer_cache: HashMap<u64, region::Peer>,
 }
 
 impl std::fmt::Debug for Peer {
@@ -82,7 +102,11 @@ impl Peer {
             me,
             gc_ticks: 0,
             published_leader: None,
-            peer_cache: std::collections::HashMap::new(),
+            published_health: Health::default(),
+            last_heard: HashMap::new(),
+            leader_since: Instant::now(),
+            max_down: cfg.max_peer_down_duration,
+            peer_cache: HashMap::new(),
         })
     }
 
@@ -111,10 +135,55 @@ impl Peer {
     }
 
     pub(crate) fn info(&self) -> RegionInfo {
+        let (pending_peers, down_peers) = if self.is_leader() {
+            self.follower_health(Instant::now())
+        } else {
+            (Vec::new(), Vec::new())
+        };
         RegionInfo {
             region: self.region().clone(),
             leader: self.leader(),
             peer: self.me,
+            term: self.raw.raft.term,
+            pending_peers,
+            down_peers,
+        }
+    }
+
+    /// A leader's pending and down followers at `now` (`health.rs`).
+    fn follower_health(&self, now: Instant) -> (Vec<region::Peer>, Vec<DownPeer>) {
+        let prs = self.raw.raft.prs();
+        let pending = health::pending_peers(
+            self.region(),
+            self.me,
+            |id| prs.get(id).map(|p| p.matched),
+            self.raw.store().apply.truncated_index,
+        );
+        let down = health::down_peers(
+            self.region(),
+            self.me,
+            &self.last_heard,
+            self.leader_since,
+            now,
+            self.max_down,
+        );
+        (pending, down)
+    }
+
+    /// What a change of must be published: the term and, on a leader, which followers are
+    /// pending or down.
+    pub(crate) fn health(&self, now: Instant) -> Health {
+        if !self.is_leader() {
+            return Health {
+                term: self.raw.raft.term,
+                ..Health::default()
+            };
+        }
+        let (pending, down) = self.follower_health(now);
+        Health {
+            term: self.raw.raft.term,
+            pending: pending.iter().map(|p| p.id).collect(),
+            down: down.iter().map(|d| d.peer.id).collect(),
         }
     }
 

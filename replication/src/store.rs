@@ -307,6 +307,7 @@ impl Store {
                 return;
             }
             peer.peer_cache.insert(m.from.id, m.from);
+            peer.last_heard.insert(m.from.id, std::time::Instant::now());
             if let Err(e) = peer.raw.step(m.message) {
                 slog::debug!(self.logger, "step failed"; "region" => region_id, "error" => %e);
             }
@@ -527,17 +528,28 @@ impl Store {
         Ok(())
     }
 
-    /// Publishes leader changes, fails reads a lost leadership strands, answers reads
-    /// whose index is applied.
+    /// Publishes changes of leader, term and follower health; fails reads a lost
+    /// leadership strands; answers reads whose index is applied.
     fn after_round(&mut self) {
+        let now = std::time::Instant::now();
         for peer in self.peers.values_mut() {
             let leader = peer.raw.raft.leader_id;
+            let mut changed = false;
             if peer.published_leader != Some(leader) {
                 peer.published_leader = Some(leader);
-                peer.on_role_change();
-                if peer.raw.store().is_initialized() {
-                    self.meta.set(peer.info());
+                if peer.is_leader() {
+                    peer.leader_since = now;
                 }
+                peer.on_role_change();
+                changed = true;
+            }
+            let health = peer.health(now);
+            if health != peer.published_health {
+                peer.published_health = health;
+                changed = true;
+            }
+            if changed && peer.raw.store().is_initialized() {
+                self.meta.set(peer.info());
             }
             peer.retry_deferred_reads();
             peer.answer_reads();

@@ -165,6 +165,7 @@ mod tests {
             },
             leader: Some(peer),
             peer,
+            ..Default::default()
         }
     }
 

@@ -42,6 +42,10 @@ enable-ttl = false
 endpoints = ["127.0.0.1:2379"]
 # Run PD inside this process, listening on endpoints[0].
 embedded = true
+# Replicas of every region the embedded PD keeps (peers are added as stores join).
+max-replicas = 3
+# The embedded PD moves replicas off a store silent this long.
+max-store-down-time = "30m"
 
 [raftstore]
 # fsync every round of Raft writes before acknowledging. Off, a power loss may lose
@@ -63,6 +67,8 @@ raft-max-size-per-msg = "1MiB"
 raft-max-inflight-msgs = 256
 # How often a leader reports an unchanged region to PD (changes are reported at once).
 pd-heartbeat-tick-interval = "10s"
+# A leader reports followers silent this long as down.
+max-peer-down-duration = "10m"
 
 [lsm]
 # Memtable size at which it is flushed to a table.

@@ -131,13 +131,33 @@ pub struct PdConfig {
     /// This process runs PD itself, listening on `endpoints[0]`: one binary is a whole
     /// cluster. `--pd ADDR` turns it off and points at an external PD.
     pub embedded: bool,
+    /// The embedded PD keeps this many replicas of every region (PD's
+    /// `replication.max-replicas`), adding peers on other stores as they join.
+    pub max_replicas: u32,
+    /// The embedded PD replaces the peers of a store silent this long (PD's
+    /// `schedule.max-store-down-time`).
+    pub max_store_down_time: ReadableDuration,
 }
 
 impl Default for PdConfig {
     fn default() -> Self {
+        let schedule = crate::pd::ScheduleConfig::default();
         PdConfig {
             endpoints: vec!["127.0.0.1:2379".into()],
             embedded: true,
+            max_replicas: schedule.max_replicas,
+            max_store_down_time: ReadableDuration(schedule.max_store_down_time),
+        }
+    }
+}
+
+impl PdConfig {
+    /// The embedded PD's scheduling settings.
+    pub fn schedule(&self) -> crate::pd::ScheduleConfig {
+        crate::pd::ScheduleConfig {
+            max_replicas: self.max_replicas,
+            max_store_down_time: self.max_store_down_time.0,
+            ..crate::pd::ScheduleConfig::default()
         }
     }
 }
@@ -170,6 +190,8 @@ pub struct RaftstoreConfig {
     /// How often a leader reports each region to PD when nothing changed (a change is
     /// reported at once).
     pub pd_heartbeat_tick_interval: ReadableDuration,
+    /// A leader reports followers silent this long as down.
+    pub max_peer_down_duration: ReadableDuration,
 }
 
 impl Default for RaftstoreConfig {
@@ -185,6 +207,7 @@ impl Default for RaftstoreConfig {
             raft_max_size_per_msg: ReadableSize(raft.max_size_per_msg),
             raft_max_inflight_msgs: raft.max_inflight_msgs,
             pd_heartbeat_tick_interval: ReadableDuration::secs(10),
+            max_peer_down_duration: ReadableDuration(raft.max_peer_down_duration),
         }
     }
 }
@@ -200,6 +223,7 @@ impl RaftstoreConfig {
             max_size_per_msg: self.raft_max_size_per_msg.0,
             max_inflight_msgs: self.raft_max_inflight_msgs,
             sync_log: self.sync_log,
+            max_peer_down_duration: self.max_peer_down_duration.0,
             ..replication::StoreConfig::new(0)
         }
     }

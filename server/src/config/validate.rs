@@ -50,6 +50,12 @@ impl Config {
         for endpoint in &pd.endpoints {
             host_port("pd.endpoints", endpoint)?;
         }
+        if pd.max_replicas == 0 {
+            return Err(bad("pd.max-replicas", "must be at least 1"));
+        }
+        if pd.max_store_down_time.0.is_zero() {
+            return Err(bad("pd.max-store-down-time", "must not be 0"));
+        }
         if pd.embedded {
             // This process binds it, so it must be a local socket address on its own port.
             let pd_addr = socket_addr("pd.endpoints", strip_scheme(first))?;
@@ -84,6 +90,9 @@ impl Config {
                 "raftstore.raft-log-gc-count-limit",
                 "must be at least raft-log-gc-threshold",
             ));
+        }
+        if r.max_peer_down_duration.0.is_zero() {
+            return Err(bad("raftstore.max-peer-down-duration", "must not be 0"));
         }
         if r.pd_heartbeat_tick_interval.0.is_zero() {
             return Err(bad("raftstore.pd-heartbeat-tick-interval", "must not be 0"));

@@ -355,6 +355,7 @@ mod tests {
             region,
             leader: Some(peer),
             peer,
+            ..Default::default()
         };
         Checker {
             regions: RegionTable::new(1, Arc::new([info].into_iter().collect())),

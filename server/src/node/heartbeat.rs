@@ -1,9 +1,11 @@
 //! What the node tells PD on its own: a store heartbeat every few seconds, a region
-//! heartbeat for each region it leads (at once when the region or its leadership changed,
-//! else every `region_interval`), and reading the GC safe point back.
+//! heartbeat for each region it leads (at once when the region, its leadership, term or
+//! follower health changed, else every `region_interval`), and reading the GC safe point
+//! back. PD's answers on the region heartbeat stream are scheduling steps, carried out by
+//! `operator.rs`.
 //!
 //! Heartbeats are best-effort: a failure is logged and the next round tries again (PD
-//! rebuilds what it knows of leaders from them).
+//! rebuilds what it knows of leaders from them); a broken stream is reopened.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,9 +16,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::meta::StoreIdent;
+use super::operator::{self, Executor};
 use super::pd_client::Pd;
 use crate::error::Result;
-use crate::kv::{peer_pb, region_to_pb};
 use crate::proto::pdpb;
 use crate::region::{RegionInfo, RegionTable};
 
@@ -38,7 +40,14 @@ pub struct Heartbeats {
     pub safe_point: Arc<AtomicU64>,
     /// A leader's regions are reported at least this often.
     pub region_interval: Duration,
+    /// Carries out PD's steps.
+    pub executor: Executor,
 }
+
+type Stream = (
+    mpsc::Sender<pdpb::RegionHeartbeatRequest>,
+    mpsc::Receiver<pdpb::RegionHeartbeatResponse>,
+);
 
 /// Runs the heartbeats until `shutdown`.
 ///
@@ -47,13 +56,30 @@ pub struct Heartbeats {
 pub async fn run(hb: Heartbeats, shutdown: impl std::future::Future<Output = ()>) -> Result<()> {
     tokio::pin!(shutdown);
     let start = super::unix_secs();
-    let mut stream: Option<mpsc::Sender<pdpb::RegionHeartbeatRequest>> = None;
+    let mut stream: Option<Stream> = None;
     let mut sent: HashMap<u64, (RegionInfo, Instant)> = HashMap::new();
     let mut poll = tokio::time::interval(REGION_POLL);
     let mut next_store = Instant::now();
     loop {
+        let response = async {
+            match stream.as_mut() {
+                Some((_, rx)) => rx.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             () = &mut shutdown => return Ok(()),
+            r = response => {
+                match r {
+                    Some(resp) => on_response(&hb, &resp),
+                    None => {
+                        tracing::warn!("PD region heartbeat stream ended; reopening");
+                        stream = None;
+                        sent.clear();
+                    }
+                }
+                continue;
+            }
             _ = poll.tick() => {}
         }
         let now = Instant::now();
@@ -75,13 +101,12 @@ pub async fn run(hb: Heartbeats, shutdown: impl std::future::Future<Output = ()>
                     }
                 }
             }
-            let Some(tx) = &stream else { break };
-            let req = hb
-                .pd
-                .region_heartbeat(region_to_pb(&info.region), peer_pb(info.peer));
+            let Some((tx, _)) = &stream else { break };
+            let req = hb.pd.region_heartbeat(info, now.into_std());
             if tx.send(req).await.is_err() {
                 tracing::warn!("region heartbeat stream closed; reopening");
                 stream = None;
+                sent.clear();
                 break;
             }
             sent.insert(info.region.id, (info.clone(), now));
@@ -94,8 +119,21 @@ pub async fn run(hb: Heartbeats, shutdown: impl std::future::Future<Output = ()>
     }
 }
 
+/// A PD answer: the step it carries, if this store has something to do for it.
+fn on_response(hb: &Heartbeats, resp: &pdpb::RegionHeartbeatResponse) {
+    if let Some(e) = resp.header.as_ref().and_then(|h| h.error.as_ref()) {
+        tracing::warn!(region_id = resp.region_id, error = ?e, "PD refused a region heartbeat");
+        return;
+    }
+    let info = hb.regions.get(resp.region_id);
+    if let Some(action) = operator::decide(resp, info.as_ref()) {
+        hb.executor.run(action);
+    }
+}
+
 /// True if a leader's region must be reported now: never reported, changed since (range,
-/// epoch, peers, leader), or last reported `interval` ago.
+/// epoch, peers, leader, term, pending or down followers), or last reported `interval`
+/// ago.
 fn due(
     last: Option<&(RegionInfo, Instant)>,
     info: &RegionInfo,
@@ -147,6 +185,7 @@ mod tests {
             },
             leader: Some(me),
             peer: me,
+            ..Default::default()
         };
         let t0 = Instant::now();
         let every = Duration::from_secs(10);
@@ -157,5 +196,13 @@ mod tests {
         let mut split = info.clone();
         split.region.epoch.version = 2;
         assert!(due(Some(&last), &split, t0 + Duration::from_secs(1), every));
+        let mut catching_up = info.clone();
+        catching_up.pending_peers.push(Peer { id: 4, store_id: 2 });
+        assert!(due(
+            Some(&last),
+            &catching_up,
+            t0 + Duration::from_secs(1),
+            every
+        ));
     }
 }

@@ -10,12 +10,14 @@
 //! Every region is a Raft group, a single node's too (one replica): one code path.
 //!
 //! Files: `join.rs` (identity, bootstrap), `meta.rs` (what the node records about itself),
-//! `pd_client.rs`, `heartbeat.rs` (store and region heartbeats), `split.rs`, `run.rs`
+//! `pd_client.rs`, `heartbeat.rs` (store and region heartbeats), `operator.rs` (PD's
+//! scheduling steps carried out), `split.rs`, `run.rs`
 //! (the whole server for a configuration).
 
 mod heartbeat;
 mod join;
 mod meta;
+mod operator;
 mod pd_client;
 mod run;
 mod split;
@@ -60,6 +62,8 @@ pub enum PdSetting {
     Embedded {
         /// PD's address (port 0: any free port).
         addr: SocketAddr,
+        /// Its scheduling settings.
+        schedule: crate::pd::ScheduleConfig,
     },
     /// Join the cluster of these PD endpoints.
     Remote {
@@ -114,7 +118,10 @@ impl NodeConfig {
             advertise_addr: String::new(),
             status_addr: String::new(),
             data_dir: data_dir.into(),
-            pd: PdSetting::Embedded { addr: any },
+            pd: PdSetting::Embedded {
+                addr: any,
+                schedule: crate::pd::ScheduleConfig::default(),
+            },
             api_version: ApiVersion::V1,
             sync: true,
             limits: Limits::default(),
@@ -157,11 +164,19 @@ impl Node {
 
         // PD first: the node needs it to learn who it is.
         let (pd_addr, endpoints) = match &cfg.pd {
-            PdSetting::Embedded { addr } => {
+            PdSetting::Embedded { addr, schedule } => {
                 let listener = TcpListener::bind(addr).await?;
                 let bound = listener.local_addr()?;
                 let url = format!("http://{bound}");
-                let pd = crate::pd::PdServer::open(&cfg.data_dir.join("pd"), vec![url.clone()])?;
+                let options = crate::pd::PdOptions {
+                    schedule: schedule.clone(),
+                    ..crate::pd::PdOptions::default()
+                };
+                let pd = crate::pd::PdServer::open_with(
+                    &cfg.data_dir.join("pd"),
+                    vec![url.clone()],
+                    options,
+                )?;
                 let shutdown = wait_for(stopped.clone());
                 tasks.push(tokio::spawn(crate::pd::serve(pd, listener, shutdown)));
                 (Some(bound), vec![url])
@@ -273,6 +288,7 @@ impl Node {
                 regions: regions.clone(),
                 safe_point,
                 region_interval: cfg.region_heartbeat_interval,
+                executor: operator::Executor::new(raft.clone()),
             },
             wait_for(stopped),
         )));

@@ -10,8 +10,10 @@ use tokio_stream::wrappers::ReceiverStream;
 use tonic::transport::Channel;
 
 use crate::error::{Error, Result};
+use crate::kv::{peer_pb, region_to_pb};
 use crate::proto::metapb;
 use crate::proto::pdpb::{self, pd_client::PdClient};
+use crate::region::RegionInfo;
 
 /// A PD connection that stamps requests with the cluster id.
 #[derive(Debug, Clone)]
@@ -184,12 +186,18 @@ impl Pd {
         check(r.header.as_ref(), "StoreHeartbeat")
     }
 
-    /// Opens the region heartbeat stream; heartbeats sent on the returned channel reach PD
-    /// in order. The stream's responses (scheduling commands) are drained and logged.
+    /// Opens the region heartbeat stream: heartbeats sent on the returned sender reach PD
+    /// in order; PD's answers (scheduling steps) arrive on the receiver, which ends when
+    /// the stream breaks.
     ///
     /// # Errors
     /// `Pd` if the stream cannot be opened.
-    pub async fn region_heartbeats(&self) -> Result<mpsc::Sender<pdpb::RegionHeartbeatRequest>> {
+    pub async fn region_heartbeats(
+        &self,
+    ) -> Result<(
+        mpsc::Sender<pdpb::RegionHeartbeatRequest>,
+        mpsc::Receiver<pdpb::RegionHeartbeatResponse>,
+    )> {
         let (tx, rx) = mpsc::channel(64);
         let mut responses = self
             .client
@@ -198,24 +206,46 @@ impl Pd {
             .await
             .map_err(status("RegionHeartbeat"))?
             .into_inner();
+        let (resp_tx, resp_rx) = mpsc::channel(64);
         tokio::spawn(async move {
-            while let Ok(Some(r)) = responses.message().await {
-                tracing::debug!(region_id = r.region_id, "PD region heartbeat response");
+            loop {
+                match responses.message().await {
+                    Ok(Some(r)) => {
+                        if resp_tx.send(r).await.is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => return,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "PD region heartbeat stream failed");
+                        return;
+                    }
+                }
             }
         });
-        Ok(tx)
+        Ok((tx, resp_rx))
     }
 
-    /// A heartbeat for `region` led by `leader`.
+    /// A heartbeat for a region this store leads, as of `now`.
     pub fn region_heartbeat(
         &self,
-        region: metapb::Region,
-        leader: metapb::Peer,
+        info: &RegionInfo,
+        now: std::time::Instant,
     ) -> pdpb::RegionHeartbeatRequest {
         pdpb::RegionHeartbeatRequest {
             header: self.header(),
-            region: Some(region),
-            leader: Some(leader),
+            region: Some(region_to_pb(&info.region)),
+            leader: info.leader.map(peer_pb),
+            term: info.term,
+            pending_peers: info.pending_peers.iter().copied().map(peer_pb).collect(),
+            down_peers: info
+                .down_peers
+                .iter()
+                .map(|d| pdpb::PeerStats {
+                    peer: Some(peer_pb(d.peer)),
+                    down_seconds: now.saturating_duration_since(d.silent_since).as_secs(),
+                })
+                .collect(),
             ..Default::default()
         }
     }

@@ -33,6 +33,7 @@ pub fn node_config(config: &Config) -> Result<NodeConfig> {
             .ok_or_else(|| Error::Config("pd.endpoints: empty".into()))?;
         PdSetting::Embedded {
             addr: parse_addr("pd.endpoints", first)?,
+            schedule: config.pd.schedule(),
         }
     } else {
         PdSetting::Remote {
