@@ -16,6 +16,7 @@
 //! - `config`: [`config::Config`] — TOML with TiKV's keys and readable units, validation, the
 //!   sample file, the command-line flags ([`config::Args`]).
 //! - `status`: the HTTP status server (`/metrics`, `/status`, `/config`).
+//! - `playground`: `strata-server playground` — PD and N node processes on one machine.
 
 pub mod config;
 mod error;
@@ -23,6 +24,7 @@ pub mod kv;
 pub mod metrics;
 pub mod node;
 pub mod pd;
+pub mod playground;
 pub mod proto;
 pub mod region;
 pub mod status;

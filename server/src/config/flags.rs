@@ -9,10 +9,8 @@ use clap::Parser;
 use super::Config;
 use crate::Result;
 
-/// `strata-server`'s flags.
-///
-/// Later subcommands (e.g. `playground`) join as an optional `#[command(subcommand)]` field;
-/// running without one stays "serve".
+/// `strata-server`'s flags. Without a subcommand it runs a node; `pd` runs a placement
+/// driver alone, `playground` a local cluster of processes.
 #[derive(Debug, Clone, Default, Parser)]
 #[command(
     name = "strata-server",
@@ -56,6 +54,37 @@ pub struct Args {
     /// print the error and exit 1.
     #[arg(long)]
     pub config_check: bool,
+
+    /// What to run instead of a node.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// `strata-server`'s subcommands.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Run a placement driver alone; nodes join it with `strata-server --pd ADDR`.
+    Pd(PdArgs),
+    /// Start a PD and several nodes as local processes (like `tiup playground`) and print
+    /// their endpoints; Ctrl-C stops them all.
+    Playground(crate::playground::PlaygroundArgs),
+}
+
+/// `strata-server pd`'s flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PdArgs {
+    /// Where PD serves gRPC and its HTTP API.
+    #[arg(long, value_name = "IP:PORT", default_value = "127.0.0.1:2379")]
+    pub addr: String,
+    /// Where PD keeps its state.
+    #[arg(long, value_name = "DIR", default_value = "strata-pd")]
+    pub data_dir: PathBuf,
+    /// Replicas of every region (PD's max-replicas).
+    #[arg(long, default_value_t = 3)]
+    pub max_replicas: u32,
+    /// Replicas on a store silent this long move elsewhere (e.g. "30m").
+    #[arg(long, value_name = "DURATION", default_value = "30m")]
+    pub max_store_down_time: super::ReadableDuration,
 }
 
 impl Args {

@@ -22,7 +22,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-pub use flags::Args;
+pub use flags::{Args, Command, PdArgs};
 pub use lsm::{LsmCompression, LsmConfig};
 pub use readable::{ReadableDuration, ReadableSize};
 pub use sections::{GrpcCompression, PdConfig, RaftstoreConfig, ServerConfig, StorageConfig};

@@ -226,6 +226,32 @@ impl PdServer {
     }
 }
 
+/// Runs a placement driver alone (`strata-server pd`): state in `data_dir`, serving on
+/// `addr` until `shutdown`.
+///
+/// # Errors
+/// `Config` for an address that does not parse; binding, opening the state, or serving
+/// failed.
+pub async fn run_alone(
+    addr: &str,
+    data_dir: &std::path::Path,
+    schedule: ScheduleConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let addr: std::net::SocketAddr = addr
+        .parse()
+        .map_err(|e| Error::Config(format!("pd --addr {addr:?}: {e}")))?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let url = format!("http://{}", listener.local_addr()?);
+    let options = PdOptions {
+        schedule,
+        ..PdOptions::default()
+    };
+    let pd = PdServer::open_with(data_dir, vec![url.clone()], options)?;
+    tracing::info!(%url, data_dir = %data_dir.display(), "PD serving");
+    serve(pd, listener, shutdown).await
+}
+
 /// Serves `pdpb.PD`, `keyspacepb.Keyspace` (gRPC over h2c) and PD's HTTP API (HTTP/1.1) on
 /// `listener` until `shutdown` resolves; open streams (TSO, region heartbeats) are then ended
 /// so the graceful shutdown completes.
