@@ -5,6 +5,7 @@ use raft::eraftpb::ConfChangeType;
 use crate::callback::{ReadCallback, WriteCallback};
 use crate::command::Request;
 use crate::region::{Epoch, Peer};
+use crate::split_check::SplitConfig;
 use crate::transport::RaftMessage;
 
 /// One request to a store's Raft thread.
@@ -75,6 +76,7 @@ impl std::fmt::Debug for StoreMsg {
                 let kind = match request {
                     Request::Write(m) => format!("write of {}", m.len()),
                     Request::Split { .. } => "split".into(),
+                    Request::BatchSplit { splits } => format!("split into {}", splits.len() + 1),
                     Request::CompactLog { .. } => "compact log".into(),
                 };
                 write!(f, "Propose(region {region_id}, {kind})")
@@ -117,6 +119,11 @@ pub struct StoreConfig {
     pub max_size_per_msg: u64,
     /// Append messages in flight per follower.
     pub max_inflight_msgs: usize,
+    /// Every this many ticks the leader's regions that took enough writes are sent to the
+    /// split checker (TiKV's `split-region-check-tick-interval`, 10 s over its 1 s tick).
+    pub split_check_tick_interval: u64,
+    /// When regions split (only with a split observer set: `Store::set_split_observer`).
+    pub split: SplitConfig,
 }
 
 impl StoreConfig {
@@ -131,6 +138,8 @@ impl StoreConfig {
             log_gc_count_limit: 10_000,
             max_size_per_msg: 1 << 20,
             max_inflight_msgs: 256,
+            split_check_tick_interval: 10,
+            split: SplitConfig::default(),
         }
     }
 }
