@@ -671,6 +671,12 @@ impl Store {
         self.peers.keys().copied().collect()
     }
 
+    /// Bytes applied to a region's peer here since it was last sent to the split checker
+    /// (`u64::MAX`: due at the next check) — tests, diagnostics.
+    pub fn split_check_hint(&self, region_id: u64) -> Option<u64> {
+        self.peers.get(&region_id).map(|p| p.size_diff_hint)
+    }
+
     /// The raft-rs status of a region's peer here (tests, diagnostics).
     pub fn raft_status(&self, region_id: u64) -> Option<(raft::StateRole, u64, u64, u64)> {
         self.peers.get(&region_id).map(|p| {
