@@ -366,7 +366,12 @@ mod tests {
     fn split_keys_are_stored_keys_spaced_by_bytes() {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(dir.path(), small_blocks()).unwrap();
-        fill(&db, 0, 0..2000);
+        // Neighbours that differ early: the index holds shortened separators, stored nowhere.
+        for i in 0..2000u64 {
+            let k = format!("{:016x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            db.put(0, k.as_bytes(), &[b'v'; 20], WriteOptions::default())
+                .unwrap();
+        }
         db.flush().unwrap();
         let total = db.approximate_range_stats(0, b"", None).unwrap().bytes;
         let keys = db.approximate_split_keys(0, b"", None, total / 4).unwrap();
@@ -380,12 +385,11 @@ mod tests {
             assert!(piece.bytes <= total / 4 + 2 * 300, "{piece:?}");
             prev = k.clone();
         }
-        let inside = db
-            .approximate_split_keys(0, &key(100), Some(&key(200)), 1)
-            .unwrap();
+        let (lo, hi) = (&b"4"[..], &b"8"[..]);
+        let inside = db.approximate_split_keys(0, lo, Some(hi), 1).unwrap();
         assert!(inside
             .iter()
-            .all(|k| k.as_slice() > key(100).as_slice() && k.as_slice() < key(200).as_slice()));
+            .all(|k| k.as_slice() > lo && k.as_slice() < hi));
         assert!(inside.windows(2).all(|w| w[0] < w[1]));
         assert!(!inside.is_empty());
     }
