@@ -14,7 +14,8 @@
 //!    to region-key space and [`valid_split_keys`] keeps the cuts a region can take.
 //!
 //! Invariants of the keys [`valid_split_keys`] returns for a region:
-//! 1. strictly ascending, each strictly after the region's start and before its end;
+//! 1. strictly ascending, each strictly after the region's start (and its first stored
+//!    key) and before its end;
 //! 2. each is a whole encoded user key (for transactional data) — never a key with a
 //!    timestamp — so every version of a user key falls on the same side of a cut.
 
@@ -131,11 +132,21 @@ pub fn region_position(keyspace: KeySpace, cf: Cf, position: &[u8]) -> Vec<u8> {
 }
 
 /// The cuts `region` can take from `keys`: sorted, deduplicated, strictly inside the
-/// region (invariant 1), at most `limit`.
-pub fn valid_split_keys(region: &Region, mut keys: Vec<Vec<u8>>, limit: usize) -> Vec<Vec<u8>> {
+/// region (invariant 1), strictly after `first_stored` — the region key of its first stored
+/// entry, if known: a cut at or before it would leave the left part empty (stretches of
+/// every source pile up at the region's first key) — at most `limit`.
+pub fn valid_split_keys(
+    region: &Region,
+    first_stored: Option<&[u8]>,
+    mut keys: Vec<Vec<u8>>,
+    limit: usize,
+) -> Vec<Vec<u8>> {
     keys.sort();
     keys.dedup();
-    keys.retain(|k| k.as_slice() > region.start_key.as_slice() && region.contains(k));
+    let lower = first_stored.map_or(region.start_key.as_slice(), |f| {
+        f.max(region.start_key.as_slice())
+    });
+    keys.retain(|k| k.as_slice() > lower && region.contains(k));
     keys.truncate(limit);
     keys
 }
@@ -303,13 +314,19 @@ mod tests {
             b"x".to_vec(),
         ];
         assert_eq!(
-            valid_split_keys(&region, keys.clone(), 10),
+            valid_split_keys(&region, None, keys.clone(), 10),
             vec![b"c".to_vec(), b"m".to_vec(), b"x".to_vec()]
         );
-        assert_eq!(valid_split_keys(&region, keys, 2).len(), 2);
+        assert_eq!(valid_split_keys(&region, None, keys.clone(), 2).len(), 2);
+        // Nothing at or before the first stored key.
+        assert_eq!(
+            valid_split_keys(&region, Some(b"c"), keys.clone(), 10),
+            vec![b"m".to_vec(), b"x".to_vec()]
+        );
+        assert_eq!(valid_split_keys(&region, Some(b"a"), keys, 10).len(), 3);
         let everything = Region::default();
         assert_eq!(
-            valid_split_keys(&everything, vec![Vec::new(), b"a".to_vec()], 10),
+            valid_split_keys(&everything, None, vec![Vec::new(), b"a".to_vec()], 10),
             vec![b"a".to_vec()]
         );
     }

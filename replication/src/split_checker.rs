@@ -98,7 +98,16 @@ pub fn check_split(
             keys.extend(region_key(engines.keyspace, *cf, &stored));
         }
     }
-    let split_keys = valid_split_keys(region, keys, cfg.batch_split_limit);
+    let mut first_stored: Option<Vec<u8>> = None;
+    for (cf, start, end) in &bounds {
+        let first = first_stored_key(engines, *cf, start, start, end)?
+            .and_then(|k| region_key(engines.keyspace, *cf, &k));
+        first_stored = match (first_stored, first) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+    }
+    let split_keys = valid_split_keys(region, first_stored.as_deref(), keys, cfg.batch_split_limit);
     Ok((!split_keys.is_empty()).then_some(SplitSuggestion {
         region_id: region.id,
         epoch: region.epoch,
