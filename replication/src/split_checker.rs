@@ -194,3 +194,138 @@ impl std::fmt::Debug for SplitChecker {
         f.debug_struct("SplitChecker").finish_non_exhaustive()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use lsm::WriteOptions;
+    use mvcc::{Key, Modify, TimeStamp};
+
+    use super::*;
+    use crate::keyspace::KeySpace;
+
+    fn engines(dir: &std::path::Path, keyspace: KeySpace) -> Engines {
+        let db = Arc::new(lsm::Db::open(dir, lsm::Options::default()).unwrap());
+        Engines::new(db, keyspace).unwrap()
+    }
+
+    fn tiny(split: u64) -> SplitConfig {
+        SplitConfig {
+            region_max_size: 1,
+            region_split_size: split,
+            region_max_keys: u64::MAX,
+            region_split_keys: u64::MAX,
+            batch_split_limit: 1000,
+            split_check_diff: 1,
+        }
+    }
+
+    /// Raw keys spread over the key space.
+    fn spread(i: u64) -> Vec<u8> {
+        format!("{:016x}", (i + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15)).into_bytes()
+    }
+
+    /// 60 bytes that do not compress (tables keep their size).
+    fn value(seed: u64) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(0x2545_f491_4f6c_dd1d) | 1;
+        (0..60)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    }
+
+    fn put(e: &Engines, modifies: Vec<Modify>) {
+        e.kv.write(&modifies, WriteOptions::default()).unwrap();
+    }
+
+    #[test]
+    fn cuts_are_user_keys_of_stored_data_even_from_table_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engines(dir.path(), KeySpace::default());
+        // Neighbours differ by 2 in their last byte: nearly every index separator is a
+        // shortened key, inside a memcomparable group — no key of the family at all.
+        let users: Vec<Key> = (0..300u32)
+            .map(|i| Key::from_raw(&(i * 2).to_be_bytes()))
+            .collect();
+        for ts in [10, 20] {
+            for (i, u) in (0u64..).zip(&users) {
+                let version = |cf, ts| Modify::Put {
+                    cf,
+                    key: u.clone().append_ts(TimeStamp::new(ts)).into_encoded(),
+                    value: value(ts * 1000 + i),
+                };
+                put(
+                    &e,
+                    vec![version(Cf::Default, ts), version(Cf::Write, ts + 1)],
+                );
+            }
+            // All in tables: every stretch is a block whose lower bound is an index entry.
+            e.db.flush().unwrap();
+        }
+        let region = Region::default();
+        let total = check_split(&e, &tiny(u64::MAX), &region).unwrap();
+        assert!(total.is_none(), "no cut fits a split size above the region");
+        let s = check_split(&e, &tiny(8 << 10), &region).unwrap().unwrap();
+        let stored: std::collections::BTreeSet<&[u8]> = users.iter().map(Key::as_encoded).collect();
+        assert!(s.split_keys.len() >= 3, "{} cuts", s.split_keys.len());
+        for k in &s.split_keys {
+            assert!(stored.contains(k.as_slice()), "{k:02x?} is no user key");
+        }
+
+        // However fine the cuts, none at or before the first stored key.
+        let fine = check_split(&e, &tiny(1), &region).unwrap().unwrap();
+        let first = *stored.iter().next().unwrap();
+        assert!(fine.split_keys.iter().all(|k| k.as_slice() > first));
+    }
+
+    #[test]
+    fn raw_cuts_follow_the_key_space() {
+        for encoded in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let keyspace = KeySpace {
+                raw_keys_encoded: encoded,
+            };
+            let e = engines(dir.path(), keyspace);
+            let raws: Vec<Vec<u8>> = (0..400).map(spread).collect();
+            for (i, k) in (0u64..).zip(&raws) {
+                let m = Modify::Put {
+                    cf: Cf::Raw,
+                    key: k.clone(),
+                    value: value(i),
+                };
+                put(&e, vec![m]);
+            }
+            e.db.flush().unwrap();
+            let region_key = |raw: &[u8]| {
+                if encoded {
+                    Key::from_raw(raw).into_encoded()
+                } else {
+                    raw.to_vec()
+                }
+            };
+            // A region over the middle of the key space, in region keys.
+            let region = Region {
+                start_key: region_key(b"4"),
+                end_key: region_key(b"c"),
+                ..Default::default()
+            };
+            let s = check_split(&e, &tiny(4 << 10), &region).unwrap().unwrap();
+            assert!(s.split_keys.len() >= 2, "{} cuts", s.split_keys.len());
+            let inside: std::collections::BTreeSet<Vec<u8>> = raws
+                .iter()
+                .map(|r| region_key(r))
+                .filter(|k| region.contains(k))
+                .collect();
+            for k in &s.split_keys {
+                assert!(inside.contains(k), "{k:02x?} (encoded: {encoded})");
+            }
+        }
+    }
+}
