@@ -11,11 +11,11 @@ use mvcc::Modify;
 use raft::eraftpb::{ConfChangeType, Entry, EntryType};
 
 use crate::callback::WriteCallback;
-use crate::command::{Command, Request};
+use crate::command::{Command, Request, SplitRequest};
 use crate::engines::Engines;
 use crate::error::{Error, Result};
 use crate::peer::Peer;
-use crate::region::{Epoch, Region};
+use crate::region::Region;
 use crate::state::{PeerState, RegionState};
 
 /// What applying a round of entries leaves the store to do once the batch is written.
@@ -49,6 +49,18 @@ pub(crate) fn write_modifies(
         }
     }
     Ok(())
+}
+
+/// Bytes a write adds to its region, as the split checker's hint counts them.
+fn written_bytes(modifies: &[Modify]) -> u64 {
+    modifies
+        .iter()
+        .map(|m| match m {
+            Modify::Put { key, value, .. } => key.len() + value.len(),
+            Modify::Delete { key, .. } => key.len(),
+            Modify::DeleteRange { start, end, .. } => start.len() + end.len(),
+        } as u64)
+        .sum()
 }
 
 /// Puts `region`'s state into `wb`.
@@ -150,13 +162,22 @@ impl Peer {
         match cmd.request {
             Request::Write(modifies) => {
                 write_modifies(self.raw.store().engines(), &modifies, wb)?;
+                self.size_diff_hint = self.size_diff_hint.saturating_add(written_bytes(&modifies));
                 Ok(Ok(()))
             }
             Request::Split {
                 split_key,
                 new_region_id,
                 new_peer_ids,
-            } => Ok(self.exec_split(split_key, new_region_id, new_peer_ids, wb, out)),
+            } => {
+                let cut = SplitRequest {
+                    split_key,
+                    new_region_id,
+                    new_peer_ids,
+                };
+                Ok(self.exec_split(&[cut], wb, out))
+            }
+            Request::BatchSplit { splits } => Ok(self.exec_split(&splits, wb, out)),
             Request::CompactLog { index: to, term } => {
                 if to <= apply.truncated_index {
                     return Ok(Ok(()));
@@ -175,49 +196,24 @@ impl Peer {
         }
     }
 
+    /// Cuts the region (see [`Region::split`]); a refused split changes nothing.
     fn exec_split(
         &mut self,
-        split_key: Vec<u8>,
-        new_region_id: u64,
-        new_peer_ids: Vec<u64>,
+        splits: &[SplitRequest],
         wb: &mut WriteBatch,
         out: &mut Applied,
     ) -> Result<()> {
-        let mut left = self.region().clone();
-        let inside =
-            split_key > left.start_key && (left.end_key.is_empty() || split_key < left.end_key);
-        if !inside || new_peer_ids.len() != left.peers.len() {
-            return Err(Error::InvalidArgument(format!(
-                "split of region {} at {split_key:02x?} with {} new peer ids: not inside {:02x?}..{:02x?} or not one id per peer",
-                left.id,
-                new_peer_ids.len(),
-                left.start_key,
-                left.end_key
-            )));
-        }
-        left.epoch.version += 1;
-        let right = Region {
-            id: new_region_id,
-            start_key: split_key.clone(),
-            end_key: std::mem::replace(&mut left.end_key, split_key),
-            epoch: Epoch {
-                conf_ver: left.epoch.conf_ver,
-                version: left.epoch.version,
-            },
-            peers: left
-                .peers
-                .iter()
-                .zip(&new_peer_ids)
-                .map(|(p, id)| crate::region::Peer {
-                    id: *id,
-                    store_id: p.store_id,
-                })
-                .collect(),
+        let mut regions = self.region().split(splits)?.into_iter();
+        let Some(left) = regions.next() else {
+            return Ok(());
         };
         write_region_state(self.raw.store().engines(), &left, PeerState::Normal, wb);
         self.raw.mut_store().region = left;
-        out.split_born.push(right);
+        out.split_born.extend(regions);
         out.region_changed = true;
+        // What is left may still be too big (a split takes at most `batch_split_limit`
+        // cuts): check it again at the next chance.
+        self.size_diff_hint = crate::split_checker::CHECK_NOW;
         Ok(())
     }
 

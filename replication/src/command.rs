@@ -18,6 +18,7 @@ const COMMAND_V1: u8 = 1;
 const TAG_WRITE: u8 = 1;
 const TAG_SPLIT: u8 = 2;
 const TAG_COMPACT_LOG: u8 = 3;
+const TAG_BATCH_SPLIT: u8 = 4;
 
 /// Modification tags. On disk: never renumber.
 const MOD_PUT: u8 = 1;
@@ -51,6 +52,13 @@ pub enum Request {
         /// Its peers' ids, one per peer of the region, in the region's peer order.
         new_peer_ids: Vec<u64>,
     },
+    /// Cut the region at every split key at once (ascending): it keeps `[start, first
+    /// key)`; each new region takes from its key to the next one (the last to the old end).
+    /// The version grows by the number of new regions, which all start at that version.
+    BatchSplit {
+        /// The cuts, ascending by key.
+        splits: Vec<SplitRequest>,
+    },
     /// Drop log entries up to `index` (whose term is `term`): they are applied everywhere
     /// the leader knows of, or a lagging peer catches up by snapshot.
     CompactLog {
@@ -59,6 +67,17 @@ pub enum Request {
         /// Its term.
         term: u64,
     },
+}
+
+/// One cut of a [`Request::BatchSplit`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitRequest {
+    /// First key of the new region.
+    pub split_key: Vec<u8>,
+    /// The new region's id (from PD).
+    pub new_region_id: u64,
+    /// Its peers' ids, one per peer of the region, in the region's peer order.
+    pub new_peer_ids: Vec<u64>,
 }
 
 impl Request {
@@ -91,11 +110,13 @@ impl Command {
                 new_peer_ids,
             } => {
                 out.push(TAG_SPLIT);
-                put_bytes(&mut out, split_key);
-                put_u64(&mut out, *new_region_id);
-                put_u32(&mut out, new_peer_ids.len() as u32);
-                for id in new_peer_ids {
-                    put_u64(&mut out, *id);
+                encode_split(&mut out, split_key, *new_region_id, new_peer_ids);
+            }
+            Request::BatchSplit { splits } => {
+                out.push(TAG_BATCH_SPLIT);
+                put_u32(&mut out, splits.len() as u32);
+                for s in splits {
+                    encode_split(&mut out, &s.split_key, s.new_region_id, &s.new_peer_ids);
                 }
             }
             Request::CompactLog { index, term } => {
@@ -133,18 +154,21 @@ impl Command {
                 Request::Write(modifies)
             }
             TAG_SPLIT => {
-                let split_key = r.bytes()?.to_vec();
-                let new_region_id = r.u64()?;
-                let n = r.u32()?;
-                let mut new_peer_ids = Vec::with_capacity((n as usize).min(buf.len() / 8));
-                for _ in 0..n {
-                    new_peer_ids.push(r.u64()?);
-                }
+                let s = decode_split(&mut r, buf.len())?;
                 Request::Split {
-                    split_key,
-                    new_region_id,
-                    new_peer_ids,
+                    split_key: s.split_key,
+                    new_region_id: s.new_region_id,
+                    new_peer_ids: s.new_peer_ids,
                 }
+            }
+            TAG_BATCH_SPLIT => {
+                let n = r.u32()?;
+                // Each cut takes at least 16 bytes: bound the allocation by the input.
+                let mut splits = Vec::with_capacity((n as usize).min(buf.len() / 16));
+                for _ in 0..n {
+                    splits.push(decode_split(&mut r, buf.len())?);
+                }
+                Request::BatchSplit { splits }
             }
             TAG_COMPACT_LOG => Request::CompactLog {
                 index: r.u64()?,
@@ -159,6 +183,30 @@ impl Command {
             request,
         })
     }
+}
+
+fn encode_split(out: &mut Vec<u8>, split_key: &[u8], new_region_id: u64, new_peer_ids: &[u64]) {
+    put_bytes(out, split_key);
+    put_u64(out, new_region_id);
+    put_u32(out, new_peer_ids.len() as u32);
+    for id in new_peer_ids {
+        put_u64(out, *id);
+    }
+}
+
+fn decode_split(r: &mut Reader<'_>, input_len: usize) -> Result<SplitRequest> {
+    let split_key = r.bytes()?.to_vec();
+    let new_region_id = r.u64()?;
+    let n = r.u32()?;
+    let mut new_peer_ids = Vec::with_capacity((n as usize).min(input_len / 8));
+    for _ in 0..n {
+        new_peer_ids.push(r.u64()?);
+    }
+    Ok(SplitRequest {
+        split_key,
+        new_region_id,
+        new_peer_ids,
+    })
 }
 
 fn encode_modify(out: &mut Vec<u8>, m: &Modify) {
@@ -246,6 +294,24 @@ mod tests {
                 }),
             (any::<u64>(), any::<u64>())
                 .prop_map(|(index, term)| Request::CompactLog { index, term }),
+            proptest::collection::vec(
+                (
+                    proptest::collection::vec(any::<u8>(), 0..8),
+                    any::<u64>(),
+                    proptest::collection::vec(any::<u64>(), 0..4)
+                ),
+                0..4
+            )
+            .prop_map(|splits| Request::BatchSplit {
+                splits: splits
+                    .into_iter()
+                    .map(|(split_key, new_region_id, new_peer_ids)| SplitRequest {
+                        split_key,
+                        new_region_id,
+                        new_peer_ids
+                    })
+                    .collect()
+            }),
         ]
     }
 

@@ -12,11 +12,11 @@ use std::time::Duration;
 use mvcc::{LsmSnapshot, Modify};
 use tokio::sync::oneshot;
 
-use crate::command::Request;
+use crate::command::{Request, SplitRequest};
 use crate::error::{Error, Result};
 use crate::meta::StoreMeta;
 use crate::msg::StoreMsg;
-use crate::region::Epoch;
+use crate::region::{Epoch, Region};
 use crate::runner::StoreHandle;
 
 /// The store's Raft-backed storage, for every region.
@@ -108,6 +108,37 @@ impl RaftKv {
             cb,
         })
         .await
+    }
+
+    /// Cuts `region_id` (made under `epoch`) at every key of `splits` at once (one
+    /// `BatchSplit` entry; the new ids come from PD) and returns the resulting regions as
+    /// this store published them once the split applied: the region itself (now ending at
+    /// the first key), then each new region in key order — for the node to report to PD.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call); `EpochNotMatch` if the region changed since `epoch`;
+    /// `InvalidArgument` for cuts the region cannot take ([`Region::split`]);
+    /// `RegionNotFound` if a resulting region is not on this store any more.
+    pub async fn split(
+        &self,
+        region_id: u64,
+        epoch: Epoch,
+        splits: Vec<SplitRequest>,
+    ) -> Result<Vec<Region>> {
+        let ids: Vec<u64> = std::iter::once(region_id)
+            .chain(splits.iter().map(|s| s.new_region_id))
+            .collect();
+        self.propose(region_id, epoch, Request::BatchSplit { splits })
+            .await?;
+        // The store publishes the regions before it answers (`Store::after_apply`).
+        ids.into_iter()
+            .map(|id| {
+                self.meta
+                    .get(id)
+                    .map(|info| info.region)
+                    .ok_or(Error::RegionNotFound(id))
+            })
+            .collect()
     }
 
     /// A linearizable snapshot of `region_id`.

@@ -12,6 +12,8 @@
 //! - `transport/`: the seam between stores and its in-process implementation;
 //! - `meta.rs`: what a store publishes about its regions; `health.rs`: a leader's pending
 //!   and down followers;
+//! - `split_check.rs` (the split policy, pure), `split_checker.rs` (the worker that sizes
+//!   regions off the Raft thread and suggests cuts to the node);
 //! - `runner.rs` (the Raft thread), `engine.rs` (the Raft-backed `txn::Engine`).
 //!
 //! Nothing here knows the wire protocol: the server converts.
@@ -34,13 +36,15 @@ mod proposal;
 mod region;
 mod runner;
 mod snapshot;
+mod split_check;
+mod split_checker;
 mod state;
 mod storage;
 mod store;
 pub mod transport;
 
 pub use callback::{Callback, ReadCallback, WriteCallback};
-pub use command::{Command, Request};
+pub use command::{Command, Request, SplitRequest};
 pub use engine::{RaftKv, RegionEngine};
 pub use engines::{Engines, RAFT_CF};
 pub use error::{Error, Result};
@@ -53,6 +57,11 @@ pub use raft::eraftpb::ConfChangeType;
 pub use region::{Epoch, Peer, Region};
 pub use runner::{spawn, StoreHandle};
 pub use snapshot::{SnapFile, SnapKey, SnapManager, SnapshotData};
+pub use split_check::{
+    pick_split_points, region_key, region_position, split_by, valid_split_keys, SplitBy,
+    SplitConfig,
+};
+pub use split_checker::{check_split, SplitObserver, SplitSuggestion};
 pub use state::{ApplyState, PeerState, RegionState, RAFT_INIT_INDEX, RAFT_INIT_TERM};
 pub use storage::PeerStorage;
 pub use store::Store;

@@ -5,6 +5,7 @@ use raft::eraftpb::ConfChangeType;
 use crate::callback::{ReadCallback, WriteCallback};
 use crate::command::Request;
 use crate::region::{Epoch, Peer};
+use crate::split_check::SplitConfig;
 use crate::transport::RaftMessage;
 
 /// One request to a store's Raft thread.
@@ -77,6 +78,7 @@ impl std::fmt::Debug for StoreMsg {
                 let kind = match request {
                     Request::Write(m) => format!("write of {}", m.len()),
                     Request::Split { .. } => "split".into(),
+                    Request::BatchSplit { splits } => format!("split into {}", splits.len() + 1),
                     Request::CompactLog { .. } => "compact log".into(),
                 };
                 write!(f, "Propose(region {region_id}, {kind})")
@@ -125,6 +127,11 @@ pub struct StoreConfig {
     pub max_size_per_msg: u64,
     /// Append messages in flight per follower.
     pub max_inflight_msgs: usize,
+    /// Every this many ticks the leader's regions that took enough writes are sent to the
+    /// split checker (TiKV's `split-region-check-tick-interval`, 10 s over its 1 s tick).
+    pub split_check_tick_interval: u64,
+    /// When regions split (only with a split observer set: `Store::set_split_observer`).
+    pub split: SplitConfig,
 }
 
 impl StoreConfig {
@@ -141,6 +148,8 @@ impl StoreConfig {
             max_peer_down_duration: std::time::Duration::from_secs(10 * 60),
             max_size_per_msg: 1 << 20,
             max_inflight_msgs: 256,
+            split_check_tick_interval: 10,
+            split: SplitConfig::default(),
         }
     }
 }

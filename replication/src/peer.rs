@@ -42,6 +42,10 @@ pub(crate) struct Peer {
     pub(crate) me: region::Peer,
     /// Ticks since the last log-compaction check.
     pub(crate) gc_ticks: u64,
+    /// Bytes applied since the region was last sent to the split checker (TiKV's size diff
+    /// hint): a region is checked again only once this passes `split_check_diff`, so idle
+    /// regions are not re-read. Starts "due" (sizes are unknown after an open or a split).
+    pub(crate) size_diff_hint: u64,
     /// The leader last published (to notice changes).
     pub(crate) published_leader: Option<u64>,
     /// The term and follower health last published (leaders only).
@@ -101,6 +105,7 @@ impl Peer {
             pending: Pending::default(),
             me,
             gc_ticks: 0,
+            size_diff_hint: crate::split_checker::CHECK_NOW,
             published_leader: None,
             published_health: Health::default(),
             last_heard: HashMap::new(),
@@ -216,7 +221,8 @@ impl Peer {
             return cb(Err(self.not_leader()));
         }
         if request.checks_version() {
-            if let Err(e) = self.check_epoch(epoch, matches!(request, Request::Split { .. })) {
+            let is_split = matches!(request, Request::Split { .. } | Request::BatchSplit { .. });
+            if let Err(e) = self.check_epoch(epoch, is_split) {
                 return cb(Err(e));
             }
         }

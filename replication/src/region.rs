@@ -8,7 +8,8 @@
 //! bytewise. `end_key` empty means unbounded.
 
 use crate::codec::{put_bytes, put_u64, Reader};
-use crate::error::Result;
+use crate::command::SplitRequest;
+use crate::error::{Error, Result};
 
 /// One replica of a region, on one store. `id` is unique across the cluster (PD allocates
 /// it); it is the Raft node id in the region's group.
@@ -70,6 +71,75 @@ impl Region {
         let other_starts_before_end =
             self.end_key.is_empty() || other.start_key.as_slice() < self.end_key.as_slice();
         starts_before_other_ends && other_starts_before_end
+    }
+
+    /// The regions `splits` (ascending cuts) make of this one: this region keeps its id and
+    /// `[start, first key)`, each new region runs from its key to the next (the last to the
+    /// old end) with one new peer per peer, on the same stores. The version grows by one per
+    /// new region and every result carries it (TiKV's rule).
+    ///
+    /// # Errors
+    /// `InvalidArgument` if there is no cut, a key is not strictly inside the region or not
+    /// after the previous one, a new region id repeats (or is this one), or a cut's peer ids
+    /// are not one per peer.
+    pub fn split(&self, splits: &[SplitRequest]) -> Result<Vec<Region>> {
+        let invalid = |why: String| {
+            Err(Error::InvalidArgument(format!(
+                "split of region {} ({:02x?}..{:02x?}): {why}",
+                self.id, self.start_key, self.end_key
+            )))
+        };
+        if splits.is_empty() {
+            return invalid("no split key".into());
+        }
+        let mut prev = &self.start_key;
+        let mut ids = vec![self.id];
+        for s in splits {
+            if s.split_key <= *prev || !self.contains(&s.split_key) {
+                return invalid(format!(
+                    "key {:02x?} is not inside, after {prev:02x?}",
+                    s.split_key
+                ));
+            }
+            if s.new_peer_ids.len() != self.peers.len() {
+                return invalid(format!("{} new peer ids", s.new_peer_ids.len()));
+            }
+            if ids.contains(&s.new_region_id) {
+                return invalid(format!("region id {} twice", s.new_region_id));
+            }
+            ids.push(s.new_region_id);
+            prev = &s.split_key;
+        }
+        let epoch = Epoch {
+            conf_ver: self.epoch.conf_ver,
+            version: self.epoch.version + splits.len() as u64,
+        };
+        let mut out = Vec::with_capacity(splits.len() + 1);
+        out.push(Region {
+            end_key: splits[0].split_key.clone(),
+            epoch,
+            ..self.clone()
+        });
+        for (i, s) in splits.iter().enumerate() {
+            out.push(Region {
+                id: s.new_region_id,
+                start_key: s.split_key.clone(),
+                end_key: splits
+                    .get(i + 1)
+                    .map_or_else(|| self.end_key.clone(), |next| next.split_key.clone()),
+                epoch,
+                peers: self
+                    .peers
+                    .iter()
+                    .zip(&s.new_peer_ids)
+                    .map(|(p, &id)| Peer {
+                        id,
+                        store_id: p.store_id,
+                    })
+                    .collect(),
+            });
+        }
+        Ok(out)
     }
 
     /// The encoding of FORMAT.md, "Region".
@@ -160,6 +230,82 @@ mod tests {
         long.push(0);
         assert!(Region::decode(&long).is_err());
         assert!(Region::decode(&r.encode()[..10]).is_err());
+    }
+
+    fn cut(key: &[u8], id: u64) -> SplitRequest {
+        SplitRequest {
+            split_key: key.to_vec(),
+            new_region_id: id,
+            new_peer_ids: vec![id * 10, id * 10 + 1],
+        }
+    }
+
+    #[test]
+    fn a_batch_split_tiles_the_range_and_bumps_the_version_once_per_new_region() {
+        let r = region(b"b", b"y");
+        let parts = r
+            .split(&[cut(b"f", 20), cut(b"m", 21), cut(b"q", 22)])
+            .unwrap();
+        let ranges: Vec<(&[u8], &[u8])> = parts
+            .iter()
+            .map(|p| (p.start_key.as_slice(), p.end_key.as_slice()))
+            .collect();
+        assert_eq!(
+            ranges,
+            vec![
+                (&b"b"[..], &b"f"[..]),
+                (b"f", b"m"),
+                (b"m", b"q"),
+                (b"q", b"y")
+            ]
+        );
+        assert_eq!(
+            parts.iter().map(|p| p.id).collect::<Vec<_>>(),
+            vec![7, 20, 21, 22]
+        );
+        for p in &parts {
+            assert_eq!(
+                p.epoch,
+                Epoch {
+                    conf_ver: 2,
+                    version: 6
+                }
+            );
+        }
+        assert_eq!(
+            parts[2].peers,
+            vec![
+                Peer {
+                    id: 210,
+                    store_id: 1
+                },
+                Peer {
+                    id: 211,
+                    store_id: 2
+                }
+            ]
+        );
+        assert_eq!(parts[0].peers, r.peers);
+        let open = region(b"", b"").split(&[cut(b"k", 20)]).unwrap();
+        assert_eq!(open[1].end_key, b"");
+    }
+
+    #[test]
+    fn invalid_batch_splits_are_refused() {
+        let r = region(b"b", b"y");
+        let refused = |splits: &[SplitRequest]| r.split(splits).is_err();
+        assert!(refused(&[]));
+        assert!(refused(&[cut(b"b", 20)]), "at the start");
+        assert!(refused(&[cut(b"a", 20)]), "before the start");
+        assert!(refused(&[cut(b"y", 20)]), "at the end");
+        assert!(refused(&[cut(b"m", 20), cut(b"f", 21)]), "descending");
+        assert!(refused(&[cut(b"f", 20), cut(b"f", 21)]), "repeated key");
+        assert!(refused(&[cut(b"f", 20), cut(b"m", 20)]), "repeated id");
+        assert!(refused(&[cut(b"f", 7)]), "the region's own id");
+        let mut short = cut(b"f", 20);
+        short.new_peer_ids.pop();
+        assert!(refused(&[short]));
+        assert!(!refused(&[cut(b"f", 20), cut(b"m", 21)]));
     }
 
     #[test]

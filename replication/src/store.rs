@@ -33,6 +33,7 @@ use crate::msg::{StoreConfig, StoreMsg};
 use crate::peer::Peer;
 use crate::region::{self, Region};
 use crate::snapshot::{SnapKey, SnapManager, SnapshotData};
+use crate::split_checker::{SplitChecker, SplitObserver};
 use crate::state::{self, ApplyState, PeerState, RegionState, RAFT_INIT_INDEX, RAFT_INIT_TERM};
 use crate::transport::{RaftMessage, Transport};
 
@@ -47,6 +48,10 @@ pub struct Store {
     /// Regions whose peer here was removed, and that peer's id: messages to it are
     /// dropped (a newer peer id of the region may still be created).
     tombstones: HashMap<u64, u64>,
+    /// The split-check worker, once the node gave an observer for its suggestions.
+    split_checker: Option<SplitChecker>,
+    /// Ticks since regions were last sent to the split checker.
+    split_check_ticks: u64,
     logger: slog::Logger,
 }
 
@@ -125,6 +130,8 @@ impl Store {
             meta: Arc::new(StoreMeta::default()),
             peers: BTreeMap::new(),
             tombstones: HashMap::new(),
+            split_checker: None,
+            split_check_ticks: 0,
             logger,
         };
         for rs in store.load_region_states()? {
@@ -188,6 +195,23 @@ impl Store {
             peer.raw.campaign()?;
         }
         self.peers.insert(peer.region_id(), peer);
+        Ok(())
+    }
+
+    /// Starts checking the regions this store leads for splits (`split_checker.rs`), each
+    /// suggestion going to `observer`; replaces an earlier observer (its worker finishes
+    /// the check in progress first).
+    ///
+    /// # Errors
+    /// If the worker thread cannot be spawned.
+    pub fn set_split_observer(&mut self, observer: SplitObserver) -> Result<()> {
+        self.split_checker = None;
+        self.split_checker = Some(SplitChecker::spawn(
+            self.cfg.store_id,
+            self.engines.clone(),
+            self.cfg.split,
+            observer,
+        )?);
         Ok(())
     }
 
@@ -267,6 +291,11 @@ impl Store {
                 }
             }
         }
+        self.split_check_ticks += 1;
+        if self.split_check_ticks >= self.cfg.split_check_tick_interval {
+            self.split_check_ticks = 0;
+            self.schedule_split_checks();
+        }
         for (region_id, (index, term)) in compactions {
             let logger = self.logger.clone();
             if let Some(p) = self.peers.get_mut(&region_id) {
@@ -277,6 +306,21 @@ impl Store {
                         slog::debug!(logger, "log compaction not applied"; "region" => region_id, "error" => %e);
                     }
                 }));
+            }
+        }
+    }
+
+    /// Sends the split checker every region led here that took `split_check_diff` bytes
+    /// since its last check.
+    fn schedule_split_checks(&mut self) {
+        let Some(checker) = &self.split_checker else {
+            return;
+        };
+        for peer in self.peers.values_mut() {
+            let due = peer.size_diff_hint >= self.cfg.split.split_check_diff;
+            if due && peer.is_leader() && peer.raw.store().is_initialized() {
+                peer.size_diff_hint = 0;
+                checker.schedule(peer.region().clone());
             }
         }
     }
@@ -479,7 +523,8 @@ impl Store {
 
     /// Creates split-born peers, compacts logs, destroys removed peers, publishes region
     /// changes — and only then answers the proposals, so a caller woken by its answer
-    /// already sees what its command did in [`StoreMeta`].
+    /// already sees what its command did in [`StoreMeta`] (an answered split finds its
+    /// regions).
     fn after_apply(&mut self, id: u64, mut out: Applied) -> Result<()> {
         let answers = std::mem::take(&mut out.answers);
         self.finish_apply(id, out)?;
@@ -653,6 +698,12 @@ impl Store {
     /// Ids of the regions this store has a peer of (initialized or not).
     pub fn region_ids(&self) -> Vec<u64> {
         self.peers.keys().copied().collect()
+    }
+
+    /// Bytes applied to a region's peer here since it was last sent to the split checker
+    /// (`u64::MAX`: due at the next check) — tests, diagnostics.
+    pub fn split_check_hint(&self, region_id: u64) -> Option<u64> {
+        self.peers.get(&region_id).map(|p| p.size_diff_hint)
     }
 
     /// The raft-rs status of a region's peer here (tests, diagnostics).

@@ -17,6 +17,7 @@
 //! 4. After a WAL or manifest write or sync failure the engine refuses writes (`bg_error`):
 //!    an fsync error is never retried.
 
+mod approximate;
 mod ingest;
 mod options;
 mod read;
@@ -34,6 +35,7 @@ use arc_swap::ArcSwap;
 use parking_lot::{Condvar, Mutex};
 use sstable::BlockCache;
 
+pub use approximate::{RangeSample, RangeStats};
 pub use options::{Options, WriteOptions};
 pub use read::{DbIter, Snapshot};
 
@@ -295,6 +297,51 @@ impl Db {
     /// `Background` if the manifest write fails.
     pub fn ingest_sst(&self, files: &[PathBuf]) -> Result<()> {
         ingest::ingest_sst(&self.inner, files)
+    }
+
+    /// The estimated size of `[start, end)` of `cf` (`end` `None`: to the family's end),
+    /// from table indexes and memtables; accuracy in `db/approximate.rs`.
+    ///
+    /// # Errors
+    /// `Io` or `Corruption` opening a table.
+    pub fn approximate_range_stats(
+        &self,
+        cf: CfId,
+        start: &[u8],
+        end: Option<&[u8]>,
+    ) -> Result<RangeStats> {
+        approximate::range_stats(&self.inner, cf, start, end)
+    }
+
+    /// The range of [`approximate_range_stats`](Self::approximate_range_stats) as stretches
+    /// sorted by key (one per data block or run of memtable entries), whose sum is that
+    /// estimate: where the bytes lie, for choosing split points across families.
+    ///
+    /// # Errors
+    /// As [`approximate_range_stats`](Self::approximate_range_stats).
+    pub fn approximate_range_samples(
+        &self,
+        cf: CfId,
+        start: &[u8],
+        end: Option<&[u8]>,
+    ) -> Result<Vec<RangeSample>> {
+        approximate::range_samples(&self.inner, cf, start, end)
+    }
+
+    /// Stored keys of `cf` that cut `[start, end)` into pieces of about `every_bytes`
+    /// (estimated as [`approximate_range_stats`](Self::approximate_range_stats)), ascending,
+    /// each strictly after `start`. Reads one seek's worth of blocks per key returned.
+    ///
+    /// # Errors
+    /// As [`approximate_range_stats`](Self::approximate_range_stats), and from the seeks.
+    pub fn approximate_split_keys(
+        &self,
+        cf: CfId,
+        start: &[u8],
+        end: Option<&[u8]>,
+        every_bytes: u64,
+    ) -> Result<Vec<Vec<u8>>> {
+        approximate::split_keys(self, cf, start, end, every_bytes)
     }
 
     /// The id of the column family `name`.

@@ -65,8 +65,8 @@ pub(super) fn snapshot(inner: &Arc<DbInner>) -> Snapshot {
 /// `DbInner::publish_view`.
 #[derive(Debug)]
 pub(super) struct ReadView {
-    mems: Vec<Arc<MemTable>>,
-    version: Arc<Version>,
+    pub(super) mems: Vec<Arc<MemTable>>,
+    pub(super) version: Arc<Version>,
 }
 
 impl ReadView {
