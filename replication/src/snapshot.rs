@@ -139,7 +139,12 @@ impl SnapManager {
 
     /// Where a received snapshot's files go.
     pub fn recv_dir(&self, key: SnapKey) -> PathBuf {
-        self.dir.join("recv").join(key.to_string())
+        self.recv_root().join(key.to_string())
+    }
+
+    /// The directory of every received snapshot (a transport may stage files there).
+    pub fn recv_root(&self) -> PathBuf {
+        self.dir.join("recv")
     }
 
     /// Exports `region`'s data (as of now: the caller holds the apply step still) for

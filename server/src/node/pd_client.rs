@@ -1,5 +1,6 @@
 //! The node's side of the placement driver: join the cluster (identity, bootstrap, store
-//! registration), report (store and region heartbeats) and split regions with PD's ids.
+//! registration), report (store and region heartbeats), split regions with PD's ids, and
+//! find other stores (the Raft transport's `StoreLookup`).
 //!
 //! Every call checks the response header: PD answers failures in `header.error`.
 
@@ -12,6 +13,7 @@ use tonic::transport::Channel;
 use crate::error::{Error, Result};
 use crate::proto::metapb;
 use crate::proto::pdpb::{self, pd_client::PdClient};
+use crate::raftnet::{BoxFuture, StoreLookup};
 
 /// A PD connection that stamps requests with the cluster id.
 #[derive(Debug, Clone)]
@@ -261,6 +263,26 @@ impl Pd {
         check(r.header.as_ref(), "ReportBatchSplit")
     }
 
+    /// Store `store_id` as PD has it registered.
+    ///
+    /// # Errors
+    /// `Pd` on failure or when PD knows no such store.
+    pub async fn get_store(&self, store_id: u64) -> Result<metapb::Store> {
+        let r = self
+            .client
+            .clone()
+            .get_store(pdpb::GetStoreRequest {
+                header: self.header(),
+                store_id,
+            })
+            .await
+            .map_err(status("GetStore"))?
+            .into_inner();
+        check(r.header.as_ref(), "GetStore")?;
+        r.store
+            .ok_or_else(|| Error::Pd(format!("GetStore: no store {store_id}")))
+    }
+
     /// The GC safe point PD holds.
     ///
     /// # Errors
@@ -277,5 +299,22 @@ impl Pd {
             .into_inner();
         check(r.header.as_ref(), "GetGCSafePoint")?;
         Ok(r.safe_point)
+    }
+}
+
+/// Where the Raft transport finds other stores: the address each registered with PD (the
+/// Raft service shares the KV port). A removed (tombstone) store is unreachable.
+impl StoreLookup for Pd {
+    fn store_address(&self, store_id: u64) -> BoxFuture<'_, Result<String>> {
+        Box::pin(async move {
+            let store = self.get_store(store_id).await?;
+            if store.state == metapb::StoreState::Tombstone as i32 {
+                return Err(Error::Unreachable {
+                    store_id,
+                    reason: "the store was removed".into(),
+                });
+            }
+            Ok(store.address)
+        })
     }
 }
