@@ -36,6 +36,8 @@ const IN_FLIGHT_BATCHES: usize = 2;
 
 /// What one link needs.
 pub(crate) struct Link {
+    /// The sending store (for logs).
+    pub(crate) from_store: u64,
     /// The receiving store.
     pub(crate) to_store: u64,
     pub(crate) queue: mpsc::Receiver<RaftMessage>,
@@ -67,7 +69,11 @@ impl Link {
             let error = match dial(&*self.addrs, self.to_store, &self.cfg).await {
                 Ok(client) => {
                     if down || !connected_once {
-                        tracing::info!(to_store = self.to_store, "raft link up");
+                        tracing::info!(
+                            from_store = self.from_store,
+                            to_store = self.to_store,
+                            "raft link up"
+                        );
                     }
                     connected_once = true;
                     down = false;
@@ -85,10 +91,10 @@ impl Link {
             };
             self.addrs.invalidate(self.to_store);
             if !down {
-                tracing::warn!(to_store = self.to_store, error = %error, "raft link down; re-dialling with backoff");
+                tracing::warn!(from_store = self.from_store, to_store = self.to_store, error = %error, "raft link down; re-dialling with backoff");
                 down = true;
             } else {
-                tracing::debug!(to_store = self.to_store, error = %error, "raft link still down");
+                tracing::debug!(from_store = self.from_store, to_store = self.to_store, error = %error, "raft link still down");
             }
             self.drop_queued(pending);
             tokio::time::sleep(backoff).await;
@@ -149,7 +155,12 @@ impl Link {
             note(&m);
         }
         if dropped > 0 {
-            tracing::debug!(to_store = self.to_store, dropped, "raft messages dropped");
+            tracing::debug!(
+                from_store = self.from_store,
+                to_store = self.to_store,
+                dropped,
+                "raft messages dropped"
+            );
         }
         for (region_id, to_peer_id) in peers {
             (self.report)(StoreMsg::Unreachable {

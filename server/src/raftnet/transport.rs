@@ -131,6 +131,7 @@ impl GrpcTransport {
         }
         let (tx, rx) = mpsc::channel(self.cfg.queue_capacity);
         let link = Link {
+            from_store: self.store_id,
             to_store,
             queue: rx,
             addrs: self.addrs.clone(),
