@@ -318,3 +318,58 @@ impl StoreLookup for Pd {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::raftnet::{CachedAddrs, StoreAddrs};
+
+    fn store(id: u64, address: &str) -> metapb::Store {
+        metapb::Store {
+            id,
+            address: address.into(),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_transport_finds_stores_through_pd() {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = crate::pd::PdServer::open(dir.path(), vec![url.clone()]).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(crate::pd::serve(server, listener, async move {
+            let _ = stopped.await;
+        }));
+
+        let pd = Pd::connect(&[url], Duration::from_secs(10)).await.unwrap();
+        let region = metapb::Region {
+            id: 2,
+            peers: vec![metapb::Peer {
+                id: 3,
+                store_id: 1,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        pd.bootstrap(store(1, "127.0.0.1:7001"), region)
+            .await
+            .unwrap();
+        pd.put_store(store(4, "127.0.0.1:7004")).await.unwrap();
+
+        let addrs = CachedAddrs::new(pd.clone());
+        assert_eq!(addrs.resolve(4).await.unwrap(), "127.0.0.1:7004");
+        // Moved: the cache answers the old address until a failure invalidates it.
+        pd.put_store(store(4, "127.0.0.1:7005")).await.unwrap();
+        assert_eq!(addrs.resolve(4).await.unwrap(), "127.0.0.1:7004");
+        addrs.invalidate(4);
+        assert_eq!(addrs.resolve(4).await.unwrap(), "127.0.0.1:7005");
+        assert!(addrs.resolve(9).await.is_err(), "an unknown store");
+
+        let _ = stop.send(());
+        task.await.unwrap().unwrap();
+    }
+}

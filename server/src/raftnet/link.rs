@@ -215,8 +215,11 @@ pub(crate) async fn dial(
     store_id: u64,
     cfg: &TransportConfig,
 ) -> Result<RaftNetClient<Channel>> {
-    let addr = addrs.resolve(store_id).await?;
     let unreachable = |reason: String| Error::Unreachable { store_id, reason };
+    // A resolver asking PD must not hold the link (or a snapshot) forever either.
+    let addr = tokio::time::timeout(cfg.connect_timeout, addrs.resolve(store_id))
+        .await
+        .map_err(|_| unreachable("resolving its address timed out".into()))??;
     let url = if addr.contains("://") {
         addr.clone()
     } else {

@@ -40,7 +40,8 @@ use tokio::sync::watch;
 use crate::proto::raftnet::raft_net_server::RaftNetServer;
 
 /// The `RaftNet` service for the store behind `handle` (snapshot files under `snaps`), to
-/// add to the node's gRPC server; its streams end when `stopped` turns true.
+/// add to the node's gRPC server; its streams end when `stopped` turns true (or its sender
+/// is dropped), so that the server's graceful shutdown, which drains streams, can finish.
 ///
 /// # Errors
 /// I/O clearing partial receives an earlier process left.

@@ -41,7 +41,7 @@ pub struct RaftService {
 
 impl RaftService {
     /// The service handing messages to `store`, snapshot files to `snaps`; its streams end
-    /// once `stopped` is true. Removes what an earlier process left of partial receives.
+    /// once `stopped` is true or its sender is dropped. Removes what an earlier process left of partial receives.
     ///
     /// # Errors
     /// I/O clearing them.
