@@ -6,12 +6,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "proto/tikvpb.proto",
         "proto/pdpb.proto",
         "proto/keyspacepb.proto",
+        "proto/strata_raft.proto",
     ];
     println!("cargo:rerun-if-changed=proto");
     let descriptors = protox::compile(roots, ["proto"])?;
     tonic_prost_build::configure()
         .build_server(true)
-        // Clients: the bad-input tests speak raw gRPC, and nodes will talk to PD and each other.
+        // Clients: the bad-input tests speak raw gRPC, and nodes talk to PD and each other.
         .build_client(true)
         .compile_fds(descriptors)?;
     Ok(())

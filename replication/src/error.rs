@@ -85,6 +85,16 @@ pub enum Error {
     #[error("store stopped")]
     Stopped,
 
+    /// The transport could not take a message for another store (its queue is full, no
+    /// link to it): the message is dropped and the store reports the peer unreachable.
+    #[error("store {store_id} unreachable: {reason}")]
+    Unreachable {
+        /// The receiving store.
+        store_id: u64,
+        /// Why.
+        reason: String,
+    },
+
     /// An invalid request (e.g. a split key outside the region).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),

@@ -6,6 +6,7 @@
 //! - `region.rs` (descriptors), `command.rs` (what log entries carry), `state.rs` (records
 //!   in the `raft` column family and their keys), `codec.rs`: the formats of FORMAT.md;
 //! - `storage.rs`: raft-rs's `Storage` over the LSM; `snapshot.rs`: SST-file snapshots;
+//!   `sending.rs`: a snapshot's files held apart while a transport streams them;
 //! - `peer.rs` (one peer: proposals, ReadIndex reads, checks), `apply.rs` (applying
 //!   entries), `proposal.rs` (what waits on a peer), `store.rs` (every peer of a store, one
 //!   Ready round with one fsync);
@@ -35,6 +36,7 @@ mod peer;
 mod proposal;
 mod region;
 mod runner;
+mod sending;
 mod snapshot;
 mod split_check;
 mod split_checker;
@@ -55,7 +57,8 @@ pub use meta::{RegionInfo, StoreMeta};
 pub use msg::{StoreConfig, StoreMsg};
 pub use raft::eraftpb::ConfChangeType;
 pub use region::{Epoch, Peer, Region};
-pub use runner::{spawn, StoreHandle};
+pub use runner::{inbox, spawn, spawn_with, Inbox, StoreHandle, WeakStoreHandle};
+pub use sending::SendingSnapshot;
 pub use snapshot::{SnapFile, SnapKey, SnapManager, SnapshotData};
 pub use split_check::{
     pick_split_points, region_key, region_position, split_by, valid_split_keys, SplitBy,

@@ -60,6 +60,24 @@ pub enum StoreMsg {
     },
     /// Stop the Raft thread: what is pending is failed with `Stopped`.
     Stop,
+    /// From the transport: how sending a snapshot to `to_peer_id` ended (a transport that
+    /// streams snapshots in the background reports here rather than when it queued it).
+    SnapshotStatus {
+        /// The region.
+        region_id: u64,
+        /// The peer the snapshot was for.
+        to_peer_id: u64,
+        /// True once the receiving store accepted every file.
+        ok: bool,
+    },
+    /// From the transport: messages to `to_peer_id` were dropped (its store is out of
+    /// reach); raft slows down to probing it.
+    Unreachable {
+        /// The region.
+        region_id: u64,
+        /// The peer.
+        to_peer_id: u64,
+    },
 }
 
 impl std::fmt::Debug for StoreMsg {
@@ -97,6 +115,19 @@ impl std::fmt::Debug for StoreMsg {
             }
             StoreMsg::Campaign { region_id } => write!(f, "Campaign(region {region_id})"),
             StoreMsg::Stop => write!(f, "Stop"),
+            StoreMsg::SnapshotStatus {
+                region_id,
+                to_peer_id,
+                ok,
+            } => write!(
+                f,
+                "SnapshotStatus(region {region_id} to {to_peer_id}: {})",
+                if *ok { "ok" } else { "failed" }
+            ),
+            StoreMsg::Unreachable {
+                region_id,
+                to_peer_id,
+            } => write!(f, "Unreachable(region {region_id} peer {to_peer_id})"),
         }
     }
 }

@@ -5,7 +5,9 @@
 //! The Raft snapshot message carries only a descriptor ([`SnapshotData`], FORMAT.md,
 //! "Snapshot descriptor"): the region and, per file, its family, name, size and CRC32. Files
 //! live under the store's snapshot directory: `gen/<key>/` where they were exported,
-//! `recv/<key>/` where the transport puts them, `<key>` being `region_term_index`.
+//! `recv/<key>/` where the transport puts them, `<key>` being `region_term_index`; and
+//! `send/<key>.<n>/` (`sending.rs`): hard links a transport streams from, so that a
+//! regeneration or a removed peer cannot pull files from under a stream.
 //!
 //! Consistency: a snapshot is generated on the store's Raft thread, between two rounds of
 //! apply, so the exported data is exactly the region's state at its applied index (the only
@@ -121,7 +123,7 @@ impl SnapshotData {
 /// The store's snapshot directory.
 #[derive(Debug, Clone)]
 pub struct SnapManager {
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
 }
 
 impl SnapManager {
@@ -137,7 +139,12 @@ impl SnapManager {
 
     /// Where a received snapshot's files go.
     pub fn recv_dir(&self, key: SnapKey) -> PathBuf {
-        self.dir.join("recv").join(key.to_string())
+        self.recv_root().join(key.to_string())
+    }
+
+    /// The directory of every received snapshot (a transport may stage files there).
+    pub fn recv_root(&self) -> PathBuf {
+        self.dir.join("recv")
     }
 
     /// Exports `region`'s data (as of now: the caller holds the apply step still) for
@@ -265,7 +272,7 @@ fn remove_region_dirs(parent: &Path, region_id: u64) -> Result<()> {
 }
 
 /// Size and CRC32 of a file.
-fn checksum(path: &Path) -> std::io::Result<(u64, u32)> {
+pub(crate) fn checksum(path: &Path) -> std::io::Result<(u64, u32)> {
     let mut file = fs::File::open(path)?;
     let mut hasher = crc32fast::Hasher::new();
     let mut buf = vec![0; 64 * 1024];

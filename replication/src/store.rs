@@ -275,6 +275,28 @@ impl Store {
                     }
                 }
             }
+            StoreMsg::SnapshotStatus {
+                region_id,
+                to_peer_id,
+                ok,
+            } => {
+                if let Some(p) = self.peers.get_mut(&region_id) {
+                    let status = if ok {
+                        SnapshotStatus::Finish
+                    } else {
+                        SnapshotStatus::Failure
+                    };
+                    p.raw.report_snapshot(to_peer_id, status);
+                }
+            }
+            StoreMsg::Unreachable {
+                region_id,
+                to_peer_id,
+            } => {
+                if let Some(p) = self.peers.get_mut(&region_id) {
+                    p.raw.report_unreachable(to_peer_id);
+                }
+            }
         }
     }
 
@@ -612,6 +634,9 @@ impl Store {
         let me = peer.me;
         let mut unreachable = Vec::new();
         let mut snapshots = Vec::new();
+        // A transport that streams snapshots in the background reports their outcome later
+        // (`StoreMsg::SnapshotStatus`); here only a refused send is known.
+        let reports_later = self.transport.reports_snapshot_status();
         for m in msgs {
             let Some(to) = peer.lookup(m.to) else {
                 continue;
@@ -630,7 +655,7 @@ impl Store {
             if !ok {
                 unreachable.push(to.id);
             }
-            if is_snapshot {
+            if is_snapshot && !(ok && reports_later) {
                 snapshots.push((to.id, ok));
             }
         }

@@ -37,7 +37,8 @@ pub enum Error {
     #[error(transparent)]
     Txn(#[from] txn::Error),
 
-    /// The replication layer failed outside a request (opening the store, a split).
+    /// The replication layer failed outside a request (opening the store, a split, the
+    /// Raft store stopped, a snapshot's files).
     #[error(transparent)]
     Replication(#[from] replication::Error),
 
@@ -48,6 +49,29 @@ pub enum Error {
     /// A call to the placement driver failed or was refused.
     #[error("placement driver: {0}")]
     Pd(String),
+
+    /// A Raft message from another store does not decode (or lacks a field it needs).
+    #[error("bad raft message: {0}")]
+    BadRaftMessage(String),
+
+    /// Another store could not be reached: no address, a failed dial, a broken stream.
+    #[error("store {store_id} unreachable: {reason}")]
+    Unreachable {
+        /// The store.
+        store_id: u64,
+        /// Why.
+        reason: String,
+    },
+
+    /// A snapshot stream was refused: a file not in its descriptor, a size mismatch, a
+    /// truncated stream. Its partial files are removed.
+    #[error("snapshot {key} refused: {reason}")]
+    SnapshotRefused {
+        /// The snapshot (`region_term_index`).
+        key: String,
+        /// Why.
+        reason: String,
+    },
 }
 
 /// The crate's result type.

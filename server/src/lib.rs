@@ -10,6 +10,8 @@
 //!   splits; `node/meta.rs` (identity and regions on disk), `node/pd_client.rs`,
 //!   `node/run.rs` ([`run`]: the whole server for a configuration, with its status server).
 //! - `kv`: the KV service (`tikvpb.Tikv`): handlers, conversions, error mapping.
+//! - `raftnet`: the Raft transport between stores over gRPC (`strata.raftnet.RaftNet`):
+//!   [`raftnet::GrpcTransport`], [`raftnet::service`], address resolution.
 //! - `pd`: the embedded placement driver ([`pd::PdServer`], [`pd::serve`]).
 //! - `metrics`: Prometheus metrics under TiKV's names (gRPC, commands, the engine at scrape
 //!   time, the process).
@@ -26,6 +28,7 @@ pub mod node;
 pub mod pd;
 pub mod playground;
 pub mod proto;
+pub mod raftnet;
 pub mod region;
 pub mod status;
 

@@ -1,5 +1,6 @@
-//! The generated wire types and services (TiKV's kvproto subset in `proto/`). Nothing outside
-//! `server/` sees these types: the conversion modules map them to the libraries' own types.
+//! The generated wire types and services (TiKV's kvproto subset in `proto/`, and Strata's
+//! own Raft transport, `strata_raft.proto`). Nothing outside `server/` sees these types:
+//! the conversion modules map them to the libraries' own types.
 
 #![allow(
     missing_docs,
@@ -28,6 +29,10 @@ pub mod metapb {
 }
 pub mod pdpb {
     tonic::include_proto!("pdpb");
+}
+/// Strata's own Raft transport between stores (`proto/strata_raft.proto`).
+pub mod raftnet {
+    tonic::include_proto!("strata.raftnet");
 }
 pub mod tikvpb {
     tonic::include_proto!("tikvpb");

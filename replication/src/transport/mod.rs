@@ -6,7 +6,9 @@
 //! - [`RaftMessage`]: a raft-rs message plus what the receiving store needs to route it and,
 //!   for a region it has no peer of yet, to create one.
 //!
-//! Contract: `send` never blocks on the network; a message may be lost (Raft retries).
+//! Contract: `send` never blocks on the network; a message may be lost (Raft retries). A
+//! transport may report back to its store through a `WeakStoreHandle`: snapshot outcomes
+//! (`StoreMsg::SnapshotStatus`) and peers it could not reach (`StoreMsg::Unreachable`).
 //! A snapshot message is only handed to the receiving store once its files are in the
 //! receiver's snapshot directory (`SnapManager::recv_dir`).
 
@@ -45,4 +47,11 @@ pub trait Transport: Send + Sync {
     /// The receiving store is unknown or unreachable; the message is dropped (the store
     /// reports the peer unreachable to raft).
     fn send(&self, msg: RaftMessage) -> Result<()>;
+
+    /// True if, for a snapshot message `send` accepted, the transport reports the outcome
+    /// later with `StoreMsg::SnapshotStatus` (it streams the files in the background).
+    /// False (the default): an accepted snapshot counts as delivered.
+    fn reports_snapshot_status(&self) -> bool {
+        false
+    }
 }

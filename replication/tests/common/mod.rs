@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use mvcc::{Cf, Modify, Snapshot as _};
 use parking_lot::Mutex;
-use replication::transport::{ChannelNetwork, Filter, RaftMessage};
+use replication::transport::{ChannelNetwork, Filter, RaftMessage, Transport};
 use replication::{
     ConfChangeType, Engines, Epoch, KeySpace, Peer, Region, Request, SnapManager, Store,
     StoreConfig, StoreMsg,
@@ -22,10 +22,14 @@ pub struct Node {
     pub dir: tempfile::TempDir,
 }
 
+/// Puts a store's transport in front of the network (store id, the network's transport).
+pub type WrapTransport = Arc<dyn Fn(u64, Arc<dyn Transport>) -> Arc<dyn Transport>>;
+
 pub struct Cluster {
     pub nodes: BTreeMap<u64, Node>,
     pub net: ChannelNetwork,
     pub cfg: fn(u64) -> StoreConfig,
+    pub wrap: Option<WrapTransport>,
 }
 
 pub fn config(store_id: u64) -> StoreConfig {
@@ -64,10 +68,26 @@ impl Cluster {
     }
 
     pub fn with_config(n: u64, replicas: u64, seed: u64, cfg: fn(u64) -> StoreConfig) -> Cluster {
+        Cluster::build(n, replicas, seed, cfg, None)
+    }
+
+    /// As [`Cluster::new`], every store's transport wrapped by `wrap`.
+    pub fn with_transport(n: u64, replicas: u64, seed: u64, wrap: WrapTransport) -> Cluster {
+        Cluster::build(n, replicas, seed, config, Some(wrap))
+    }
+
+    fn build(
+        n: u64,
+        replicas: u64,
+        seed: u64,
+        cfg: fn(u64) -> StoreConfig,
+        wrap: Option<WrapTransport>,
+    ) -> Cluster {
         let mut c = Cluster {
             nodes: BTreeMap::new(),
             net: ChannelNetwork::new(seed),
             cfg,
+            wrap,
         };
         let voters: Vec<u64> = (1..=replicas).collect();
         for id in 1..=n {
@@ -105,11 +125,15 @@ impl Cluster {
             snaps.clone(),
             Arc::new(move |m| inbox.lock().push_back(m)),
         );
+        let mut transport: Arc<dyn Transport> = Arc::new(self.net.clone());
+        if let Some(wrap) = &self.wrap {
+            transport = wrap(id, transport);
+        }
         let store = Store::open(
             (self.cfg)(id),
             engines,
             snaps,
-            Arc::new(self.net.clone()),
+            transport,
             slog::Logger::root(slog::Discard, slog::o!()),
         )
         .unwrap();

@@ -1,5 +1,6 @@
 //! The node's side of the placement driver: join the cluster (identity, bootstrap, store
-//! registration), report (store and region heartbeats) and split regions with PD's ids.
+//! registration), report (store and region heartbeats), split regions with PD's ids, and
+//! find other stores (the Raft transport's `StoreLookup`).
 //!
 //! Every call checks the response header: PD answers failures in `header.error`.
 
@@ -13,6 +14,7 @@ use crate::error::{Error, Result};
 use crate::kv::{peer_pb, region_to_pb};
 use crate::proto::metapb;
 use crate::proto::pdpb::{self, pd_client::PdClient};
+use crate::raftnet::{BoxFuture, StoreLookup};
 use crate::region::RegionInfo;
 
 /// A PD connection that stamps requests with the cluster id.
@@ -291,6 +293,26 @@ impl Pd {
         check(r.header.as_ref(), "ReportBatchSplit")
     }
 
+    /// Store `store_id` as PD has it registered.
+    ///
+    /// # Errors
+    /// `Pd` on failure or when PD knows no such store.
+    pub async fn get_store(&self, store_id: u64) -> Result<metapb::Store> {
+        let r = self
+            .client
+            .clone()
+            .get_store(pdpb::GetStoreRequest {
+                header: self.header(),
+                store_id,
+            })
+            .await
+            .map_err(status("GetStore"))?
+            .into_inner();
+        check(r.header.as_ref(), "GetStore")?;
+        r.store
+            .ok_or_else(|| Error::Pd(format!("GetStore: no store {store_id}")))
+    }
+
     /// The GC safe point PD holds.
     ///
     /// # Errors
@@ -307,5 +329,77 @@ impl Pd {
             .into_inner();
         check(r.header.as_ref(), "GetGCSafePoint")?;
         Ok(r.safe_point)
+    }
+}
+
+/// Where the Raft transport finds other stores: the address each registered with PD (the
+/// Raft service shares the KV port). A removed (tombstone) store is unreachable.
+impl StoreLookup for Pd {
+    fn store_address(&self, store_id: u64) -> BoxFuture<'_, Result<String>> {
+        Box::pin(async move {
+            let store = self.get_store(store_id).await?;
+            if store.state == metapb::StoreState::Tombstone as i32 {
+                return Err(Error::Unreachable {
+                    store_id,
+                    reason: "the store was removed".into(),
+                });
+            }
+            Ok(store.address)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+    use crate::raftnet::{CachedAddrs, StoreAddrs};
+
+    fn store(id: u64, address: &str) -> metapb::Store {
+        metapb::Store {
+            id,
+            address: address.into(),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_transport_finds_stores_through_pd() {
+        let dir = tempfile::tempdir().unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let server = crate::pd::PdServer::open(dir.path(), vec![url.clone()]).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(crate::pd::serve(server, listener, async move {
+            let _ = stopped.await;
+        }));
+
+        let pd = Pd::connect(&[url], Duration::from_secs(10)).await.unwrap();
+        let region = metapb::Region {
+            id: 2,
+            peers: vec![metapb::Peer {
+                id: 3,
+                store_id: 1,
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        pd.bootstrap(store(1, "127.0.0.1:7001"), region)
+            .await
+            .unwrap();
+        pd.put_store(store(4, "127.0.0.1:7004")).await.unwrap();
+
+        let addrs = CachedAddrs::new(pd.clone());
+        assert_eq!(addrs.resolve(4).await.unwrap(), "127.0.0.1:7004");
+        // Moved: the cache answers the old address until a failure invalidates it.
+        pd.put_store(store(4, "127.0.0.1:7005")).await.unwrap();
+        assert_eq!(addrs.resolve(4).await.unwrap(), "127.0.0.1:7004");
+        addrs.invalidate(4);
+        assert_eq!(addrs.resolve(4).await.unwrap(), "127.0.0.1:7005");
+        assert!(addrs.resolve(9).await.is_err(), "an unknown store");
+
+        let _ = stop.send(());
+        task.await.unwrap().unwrap();
     }
 }
