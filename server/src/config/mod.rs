@@ -25,7 +25,9 @@ use serde::{Deserialize, Serialize};
 pub use flags::{Args, Command, PdArgs};
 pub use lsm::{LsmCompression, LsmConfig};
 pub use readable::{ReadableDuration, ReadableSize};
-pub use sections::{GrpcCompression, PdConfig, RaftstoreConfig, ServerConfig, StorageConfig};
+pub use sections::{
+    CoprocessorConfig, GrpcCompression, PdConfig, RaftstoreConfig, ServerConfig, StorageConfig,
+};
 
 use crate::{Error, Result};
 
@@ -39,8 +41,10 @@ pub struct Config {
     pub storage: StorageConfig,
     /// `[pd]`: the placement driver, embedded or external.
     pub pd: PdConfig,
-    /// `[raftstore]`: write durability.
+    /// `[raftstore]`: the Raft groups (ticks, log GC, durability).
     pub raftstore: RaftstoreConfig,
+    /// `[coprocessor]`: when regions split (TiKV keeps these keys here).
+    pub coprocessor: CoprocessorConfig,
     /// `[lsm]`: storage engine tuning.
     pub lsm: LsmConfig,
 }

@@ -69,6 +69,19 @@ raft-max-inflight-msgs = 256
 pd-heartbeat-tick-interval = "10s"
 # A leader reports followers silent this long as down.
 max-peer-down-duration = "10m"
+# How often a leader's regions that took writes are sized for splitting.
+split-region-check-tick-interval = "10s"
+
+[coprocessor]
+# A region this large is split into pieces of region-split-size.
+region-max-size = "144MiB"
+region-split-size = "96MiB"
+# A region with this many entries (every version in every column family) is split into
+# pieces of region-split-keys.
+region-max-keys = 1440000
+region-split-keys = 960000
+# Most cuts made at once; a bigger region is cut further at its next check.
+batch-split-limit = 10
 
 [lsm]
 # Memtable size at which it is flushed to a table.

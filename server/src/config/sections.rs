@@ -192,6 +192,8 @@ pub struct RaftstoreConfig {
     pub pd_heartbeat_tick_interval: ReadableDuration,
     /// A leader reports followers silent this long as down.
     pub max_peer_down_duration: ReadableDuration,
+    /// How often a leader's regions that took writes are sized for splitting.
+    pub split_region_check_tick_interval: ReadableDuration,
 }
 
 impl Default for RaftstoreConfig {
@@ -208,14 +210,20 @@ impl Default for RaftstoreConfig {
             raft_max_inflight_msgs: raft.max_inflight_msgs,
             pd_heartbeat_tick_interval: ReadableDuration::secs(10),
             max_peer_down_duration: ReadableDuration(raft.max_peer_down_duration),
+            split_region_check_tick_interval: ReadableDuration::secs(10),
         }
     }
 }
 
 impl RaftstoreConfig {
-    /// The store's Raft settings (`store_id` is filled in at start).
-    pub fn store_config(&self) -> replication::StoreConfig {
+    /// The store's Raft settings with `coprocessor`'s split thresholds (`store_id` is
+    /// filled in at start).
+    pub fn store_config(&self, coprocessor: &CoprocessorConfig) -> replication::StoreConfig {
+        let tick = self.raft_base_tick_interval.0.as_millis().max(1);
+        let split_ticks = self.split_region_check_tick_interval.0.as_millis() / tick;
         replication::StoreConfig {
+            split: coprocessor.split_config(),
+            split_check_tick_interval: u64::try_from(split_ticks).unwrap_or(u64::MAX).max(1),
             election_tick: self.raft_election_timeout_ticks,
             heartbeat_tick: self.raft_heartbeat_ticks,
             log_gc_threshold: self.raft_log_gc_threshold,
@@ -225,6 +233,50 @@ impl RaftstoreConfig {
             sync_log: self.sync_log,
             max_peer_down_duration: self.max_peer_down_duration.0,
             ..replication::StoreConfig::new(0)
+        }
+    }
+}
+
+/// `[coprocessor]`: when regions split (TiKV's keys and defaults).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields, rename_all = "kebab-case")]
+pub struct CoprocessorConfig {
+    /// A region this large is split ...
+    pub region_max_size: ReadableSize,
+    /// ... into pieces of about this size.
+    pub region_split_size: ReadableSize,
+    /// A region with this many entries is split ...
+    pub region_max_keys: u64,
+    /// ... into pieces of about this many entries.
+    pub region_split_keys: u64,
+    /// Most cuts made at once (a bigger region is cut further at its next check).
+    pub batch_split_limit: usize,
+}
+
+impl Default for CoprocessorConfig {
+    fn default() -> Self {
+        let s = replication::SplitConfig::default();
+        CoprocessorConfig {
+            region_max_size: ReadableSize(s.region_max_size),
+            region_split_size: ReadableSize(s.region_split_size),
+            region_max_keys: s.region_max_keys,
+            region_split_keys: s.region_split_keys,
+            batch_split_limit: s.batch_split_limit,
+        }
+    }
+}
+
+impl CoprocessorConfig {
+    /// The store's split policy settings (re-checked after a sixteenth of the split size
+    /// is written, as TiKV's `region-split-check-diff`).
+    pub fn split_config(&self) -> replication::SplitConfig {
+        replication::SplitConfig {
+            region_max_size: self.region_max_size.0,
+            region_split_size: self.region_split_size.0,
+            region_max_keys: self.region_max_keys,
+            region_split_keys: self.region_split_keys,
+            batch_split_limit: self.batch_split_limit,
+            split_check_diff: (self.region_split_size.0 / 16).max(1),
         }
     }
 }

@@ -94,6 +94,27 @@ impl Config {
         if r.max_peer_down_duration.0.is_zero() {
             return Err(bad("raftstore.max-peer-down-duration", "must not be 0"));
         }
+        if r.split_region_check_tick_interval.0 < r.raft_base_tick_interval.0 {
+            return Err(bad(
+                "raftstore.split-region-check-tick-interval",
+                "must be at least raft-base-tick-interval",
+            ));
+        }
+        let c = &self.coprocessor;
+        non_zero("coprocessor.region-split-size", c.region_split_size)?;
+        if c.region_max_size.0 < c.region_split_size.0 {
+            return Err(bad(
+                "coprocessor.region-max-size",
+                "must be at least region-split-size",
+            ));
+        }
+        if c.region_split_keys == 0 || c.region_max_keys < c.region_split_keys {
+            return Err(bad(
+                "coprocessor.region-max-keys",
+                "region-split-keys must be positive and region-max-keys at least it",
+            ));
+        }
+        positive("coprocessor.batch-split-limit", c.batch_split_limit)?;
         if r.pd_heartbeat_tick_interval.0.is_zero() {
             return Err(bad("raftstore.pd-heartbeat-tick-interval", "must not be 0"));
         }

@@ -29,11 +29,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mvcc::TimeStamp;
+use replication::transport::Transport;
 use replication::{
     Engines, KeySpace, RaftKv, Region, SnapManager, Store, StoreConfig, StoreHandle,
 };
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tonic::codec::CompressionEncoding;
 use txn::{
@@ -45,6 +46,7 @@ use crate::error::{Error, Result};
 use crate::kv::{KvService, Limits};
 use crate::metrics::Metrics;
 use crate::proto::tikvpb::tikv_server::TikvServer;
+use crate::raftnet::{self, CachedAddrs, GrpcTransport, TransportConfig};
 use crate::region::RegionTable;
 use meta::NodeMeta;
 pub use meta::{StoreIdent, META_CF};
@@ -225,12 +227,23 @@ impl Node {
             store_id: ident.store_id,
             ..cfg.raft.clone()
         };
+        // The store's inbox exists before the store, so its transport can report back to it
+        // (snapshot outcomes, unreachable peers) through a handle that does not keep it alive.
+        let (handle, inbox) = replication::inbox();
+        let transport: Arc<dyn Transport> = Arc::new(GrpcTransport::new(
+            ident.store_id,
+            Arc::new(CachedAddrs::new(pd.clone())),
+            snaps.clone(),
+            raftnet::report_to(handle.downgrade()),
+            tokio::runtime::Handle::current(),
+            TransportConfig::default(),
+        )?);
         let open = |engines: &Engines| {
             Store::open(
                 raft_cfg.clone(),
                 engines.clone(),
                 snaps.clone(),
-                Arc::new(Unconnected),
+                transport.clone(),
                 replication::tracing_logger(),
             )
         };
@@ -241,8 +254,12 @@ impl Node {
             store = open(&engines)?;
         }
         pd.put_store(record).await?;
+        let (split_tx, split_rx) = mpsc::unbounded_channel();
+        store.set_split_observer(Box::new(move |s| {
+            let _ = split_tx.send(s);
+        }))?;
         let store_meta = store.meta();
-        let (handle, raft_thread) = replication::spawn(store, cfg.raft_base_tick)?;
+        let raft_thread = replication::spawn_with(store, inbox, cfg.raft_base_tick)?;
         let raft = RaftKv::new(
             handle.clone(),
             store_meta.clone(),
@@ -272,15 +289,24 @@ impl Node {
         if cfg.compress_responses {
             service = service.send_compressed(CompressionEncoding::Gzip);
         }
+        let raft_service = raftnet::service(handle, snaps, stopped.clone())?;
         let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
         let shutdown = wait_for(stopped.clone());
         tasks.push(tokio::spawn(async move {
             tonic::transport::Server::builder()
                 .add_service(service)
+                .add_service(raft_service)
                 .serve_with_incoming_shutdown(incoming, shutdown)
                 .await
                 .map_err(Error::from)
         }));
+        tasks.push(tokio::spawn(split::run_suggestions(
+            pd.clone(),
+            raft.clone(),
+            regions.clone(),
+            split_rx,
+            wait_for(stopped.clone()),
+        )));
         tasks.push(tokio::spawn(heartbeat::run(
             heartbeat::Heartbeats {
                 pd: pd.clone(),
@@ -391,21 +417,6 @@ async fn wait_for_sole_leaders(regions: &RegionTable, limit: Duration) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-}
-
-/// The transport of a store with no way to reach others yet: every message to another
-/// store is refused (raft-rs treats the peer as unreachable). One-replica regions never
-/// send any.
-#[derive(Debug)]
-struct Unconnected;
-
-impl replication::transport::Transport for Unconnected {
-    fn send(&self, msg: replication::transport::RaftMessage) -> replication::Result<()> {
-        Err(replication::Error::InvalidArgument(format!(
-            "no transport to store {}",
-            msg.to.store_id
-        )))
     }
 }
 

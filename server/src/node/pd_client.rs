@@ -252,27 +252,37 @@ impl Pd {
         }
     }
 
-    /// New ids for splitting `region` once.
+    /// New ids for splitting `region` into `count + 1` pieces: one region id and one peer
+    /// id per peer for each new region.
     ///
     /// # Errors
-    /// `Pd` on failure or an empty answer.
-    pub async fn ask_split(&self, region: metapb::Region) -> Result<pdpb::SplitId> {
+    /// `Pd` on failure or an answer with another number of ids.
+    pub async fn ask_batch_split(
+        &self,
+        region: metapb::Region,
+        count: usize,
+    ) -> Result<Vec<pdpb::SplitId>> {
+        let peers = region.peers.len();
         let r = self
             .client
             .clone()
             .ask_batch_split(pdpb::AskBatchSplitRequest {
                 header: self.header(),
                 region: Some(region),
-                split_count: 1,
+                split_count: u32::try_from(count)
+                    .map_err(|_| Error::Pd(format!("{count} splits at once")))?,
             })
             .await
             .map_err(status("AskBatchSplit"))?
             .into_inner();
         check(r.header.as_ref(), "AskBatchSplit")?;
-        r.ids
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::Pd("AskBatchSplit returned no ids".into()))
+        if r.ids.len() != count || r.ids.iter().any(|i| i.new_peer_ids.len() != peers) {
+            return Err(Error::Pd(format!(
+                "AskBatchSplit answered {} ids for {count} splits of a {peers}-peer region",
+                r.ids.len()
+            )));
+        }
+        Ok(r.ids)
     }
 
     /// Reports the regions a split produced.

@@ -57,7 +57,7 @@ pub fn node_config(config: &Config) -> Result<NodeConfig> {
         max_message_size: size(config.server.max_grpc_message_size.0),
         compress_responses: config.server.grpc_compression == GrpcCompression::Gzip,
         lsm: config.lsm.to_options(),
-        raft: config.raftstore.store_config(),
+        raft: config.raftstore.store_config(&config.coprocessor),
         raft_base_tick: config.raftstore.raft_base_tick_interval.0,
         raft_request_timeout: super::RAFT_REQUEST_TIMEOUT,
         region_heartbeat_interval: config.raftstore.pd_heartbeat_tick_interval.0,
