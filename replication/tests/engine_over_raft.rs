@@ -10,46 +10,17 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::threaded::{self, wait_leader};
 use mvcc::Snapshot as _;
-use replication::transport::ChannelNetwork;
-use replication::{Engines, KeySpace, RaftKv, SnapManager, Store, StoreConfig, StoreMsg};
+use replication::{RaftKv, StoreConfig};
 use txn::{ApiVersion, RawStorage};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn raw_api_over_raft_engine() {
-    let net = ChannelNetwork::new(1);
     let region = common::first_region(&[1, 2, 3]);
-    let mut kvs = Vec::new();
-    let mut dirs = Vec::new();
-    for id in 1..=3u64 {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Arc::new(lsm::Db::open(dir.path().join("db"), lsm::Options::default()).unwrap());
-        let engines = Engines::new(db, KeySpace::default()).unwrap();
-        Store::bootstrap_region(&engines, &region).unwrap();
-        let snaps = SnapManager::new(dir.path().join("snap"));
-        let store = Store::open(
-            StoreConfig::new(id),
-            engines,
-            snaps.clone(),
-            Arc::new(net.clone()),
-            replication::tracing_logger(),
-        )
-        .unwrap();
-        let meta = store.meta();
-        let lsm_kv = store.engines().kv.clone();
-        let (handle, _thread) = replication::spawn(store, Duration::from_millis(10)).unwrap();
-        let h = handle.clone();
-        net.register(
-            id,
-            snaps,
-            Arc::new(move |m| {
-                let _ = h.send(StoreMsg::Raft(Box::new(m)));
-            }),
-        );
-        kvs.push(RaftKv::new(handle, meta, lsm_kv, Duration::from_secs(10)));
-        dirs.push(dir);
-    }
-    let leader = wait_leader(&kvs).await;
+    let cluster = threaded::start(3, &region, 1, StoreConfig::new, |_| {});
+    let kvs = &cluster.kvs;
+    let leader = wait_leader(kvs, 1).await;
     let info = kvs[leader].meta().get(1).unwrap();
     let raw = Arc::new(RawStorage::new(
         kvs[leader].region(1, info.region.epoch),
@@ -89,7 +60,7 @@ async fn raw_api_over_raft_engine() {
     }
 
     // Every replica applied every write (followers apply shortly after the leader).
-    for kv in &kvs {
+    for kv in kvs {
         let mut seen = 0;
         for _ in 0..500 {
             seen = (0..8u32)
@@ -110,17 +81,4 @@ fn local_get(kv: &RaftKv, key: &str) -> bool {
         .get_cf(mvcc::Cf::Raw, key.as_bytes())
         .unwrap()
         .is_some()
-}
-
-async fn wait_leader(kvs: &[RaftKv]) -> usize {
-    for _ in 0..1000 {
-        if let Some(i) = kvs
-            .iter()
-            .position(|kv| kv.meta().get(1).is_some_and(|r| r.is_leader()))
-        {
-            return i;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no leader");
 }

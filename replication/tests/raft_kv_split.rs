@@ -8,14 +8,10 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use replication::transport::ChannelNetwork;
-use replication::{
-    Engines, KeySpace, RaftKv, SnapManager, SplitConfig, SplitRequest, SplitSuggestion, Store,
-    StoreConfig, StoreMsg,
-};
+use common::threaded::{self, wait_leader};
+use replication::{SplitConfig, SplitRequest, SplitSuggestion, StoreConfig};
 use tokio::sync::mpsc;
 use txn::{ApiVersion, RawStorage};
 
@@ -39,46 +35,18 @@ fn key(i: usize) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suggestion_to_raft_kv_split_returns_the_new_regions() {
-    let net = ChannelNetwork::new(7);
     let region = common::first_region(&[1, 2, 3]);
     let (tx, mut suggestions) = mpsc::unbounded_channel::<SplitSuggestion>();
-    let mut kvs = Vec::new();
-    let mut dirs = Vec::new();
-    for id in 1..=3u64 {
-        let dir = tempfile::tempdir().unwrap();
-        let db = Arc::new(lsm::Db::open(dir.path().join("db"), lsm::Options::default()).unwrap());
-        let engines = Engines::new(db, KeySpace::default()).unwrap();
-        Store::bootstrap_region(&engines, &region).unwrap();
-        let snaps = SnapManager::new(dir.path().join("snap"));
-        let mut store = Store::open(
-            config(id),
-            engines,
-            snaps.clone(),
-            Arc::new(net.clone()),
-            replication::tracing_logger(),
-        )
-        .unwrap();
+    let cluster = threaded::start(3, &region, 7, config, |store| {
         let tx = tx.clone();
         store
             .set_split_observer(Box::new(move |s| {
                 let _ = tx.send(s);
             }))
             .unwrap();
-        let meta = store.meta();
-        let lsm_kv = store.engines().kv.clone();
-        let (handle, _thread) = replication::spawn(store, Duration::from_millis(10)).unwrap();
-        let h = handle.clone();
-        net.register(
-            id,
-            snaps,
-            Arc::new(move |m| {
-                let _ = h.send(StoreMsg::Raft(Box::new(m)));
-            }),
-        );
-        kvs.push(RaftKv::new(handle, meta, lsm_kv, Duration::from_secs(10)));
-        dirs.push(dir);
-    }
-    let leader = wait_leader(&kvs, 1).await;
+    });
+    let kvs = &cluster.kvs;
+    let leader = wait_leader(kvs, 1).await;
     let old = kvs[leader].meta().get(1).unwrap().region.epoch;
     let raw = RawStorage::new(kvs[leader].region(1, old), ApiVersion::V1);
     for i in 0..60 {
@@ -116,7 +84,7 @@ async fn suggestion_to_raft_kv_split_returns_the_new_regions() {
 
     // Every region serves its keys under the returned epoch.
     for r in &regions {
-        let at = wait_leader(&kvs, r.id).await;
+        let at = wait_leader(kvs, r.id).await;
         let raw = RawStorage::new(kvs[at].region(r.id, r.epoch), ApiVersion::V1);
         let inside: Vec<usize> = (0..60).filter(|&i| r.contains(&key(i))).collect();
         assert!(!inside.is_empty(), "region {} holds no key", r.id);
@@ -141,17 +109,4 @@ async fn suggestion_to_raft_kv_split_returns_the_new_regions() {
         kvs[leader].split(1, old, splits).await,
         Err(replication::Error::EpochNotMatch { .. })
     ));
-}
-
-async fn wait_leader(kvs: &[RaftKv], region: u64) -> usize {
-    for _ in 0..1000 {
-        if let Some(i) = kvs
-            .iter()
-            .position(|kv| kv.meta().get(region).is_some_and(|r| r.is_leader()))
-        {
-            return i;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    panic!("no leader for region {region}");
 }

@@ -4,6 +4,8 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod threaded;
+
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
