@@ -3,6 +3,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod bank;
 pub mod grpc;
 pub mod raw;
 pub mod transactions;
