@@ -111,6 +111,37 @@ impl Store {
         Ok(())
     }
 
+    /// Removes what [`bootstrap_region`](Self::bootstrap_region) wrote for `region_id`
+    /// (region, apply and hard state), durably. Only for a region that never ran: a node
+    /// that prepared the cluster's first region and lost the bootstrap to another node,
+    /// before the store was opened with it.
+    ///
+    /// # Errors
+    /// `InvalidArgument` if the region has moved past its initial state (it took entries or
+    /// a snapshot); engine errors.
+    pub fn clear_bootstrapped_region(engines: &Engines, region_id: u64) -> Result<()> {
+        let apply = engines
+            .db
+            .get(engines.raft_cf, &state::apply_state_key(region_id), None)?;
+        if let Some(bytes) = apply {
+            if ApplyState::decode(&bytes)? != ApplyState::initial() {
+                return Err(Error::InvalidArgument(format!(
+                    "region {region_id} has applied entries; it is not a prepared bootstrap"
+                )));
+            }
+        }
+        let mut wb = WriteBatch::new();
+        for key in [
+            state::region_state_key(region_id),
+            state::apply_state_key(region_id),
+            state::hard_state_key(region_id),
+        ] {
+            wb.delete(engines.raft_cf, &key);
+        }
+        engines.db.write(WriteOptions { sync: true }, wb)?;
+        Ok(())
+    }
+
     /// Opens the store: every region with records in the `raft` column family.
     ///
     /// # Errors

@@ -52,12 +52,20 @@ pub fn run(args: ServerArgs) -> Result<()> {
         "Load avg:   {} (1, 5, 15 min, before the run)",
         load.join(" ")
     );
-    println!(
-        "Process:    one; node + embedded PD + empty service on a server runtime of \
-         {server_threads} threads, {} clients on a separate client runtime of \
-         {client_threads} threads",
-        args.clients
-    );
+    match &args.pd {
+        Some(pd) => println!(
+            "Process:    the cluster behind PD {pd} (its own processes); empty service on a \
+             server runtime of {server_threads} threads, {} clients on a separate client \
+             runtime of {client_threads} threads",
+            args.clients
+        ),
+        None => println!(
+            "Process:    one; node + embedded PD + empty service on a server runtime of \
+             {server_threads} threads, {} clients on a separate client runtime of \
+             {client_threads} threads",
+            args.clients
+        ),
+    }
     println!(
         "Settings:   {} keys of {} bytes preloaded (raw and txn), values {} bytes, {} s per \
          workload, sync {}, gzip responses {}, seed {}",
@@ -65,7 +73,10 @@ pub fn run(args: ServerArgs) -> Result<()> {
         args.key_size,
         args.value_size,
         args.duration,
-        args.sync,
+        match args.pd {
+            Some(_) => "as the cluster is configured".to_string(),
+            None => args.sync.to_string(),
+        },
         args.compress_responses,
         args.seed
     );
@@ -115,26 +126,38 @@ fn run_in(
     server_rt: &Runtime,
     client_rt: &Runtime,
 ) -> Result<Vec<ServerResult>> {
-    let mut cfg = NodeConfig::local(dir);
-    cfg.sync = args.sync;
-    cfg.compress_responses = args.compress_responses;
-    let node = server_rt.block_on(Node::start(cfg))?;
+    let node = match &args.pd {
+        Some(_) => None,
+        None => {
+            let mut cfg = NodeConfig::local(dir);
+            cfg.sync = args.sync;
+            cfg.compress_responses = args.compress_responses;
+            Some(server_rt.block_on(Node::start(cfg))?)
+        }
+    };
     let empty = if list.contains(&ServerWorkload::EmptyCall) {
         match server_rt.block_on(EmptyServer::start(args.compress_responses)) {
             Ok(e) => Some(e),
             Err(e) => {
-                let _ = server_rt.block_on(node.shutdown());
+                if let Some(node) = node {
+                    let _ = server_rt.block_on(node.shutdown());
+                }
                 return Err(e);
             }
         }
     } else {
         None
     };
-    let pd = node
-        .pd_addr()
-        .ok_or_else(|| Error::Usage("the node runs no embedded PD".into()))?;
+    let pd = match (&args.pd, &node) {
+        (Some(pd), _) => pd.clone(),
+        (None, Some(node)) => node
+            .pd_addr()
+            .ok_or_else(|| Error::Usage("the node runs no embedded PD".into()))?
+            .to_string(),
+        (None, None) => return Err(Error::Usage("no PD to measure".into())),
+    };
     let load = LoadConfig {
-        pd: pd.to_string(),
+        pd,
         empty: empty.as_ref().map(EmptyServer::addr),
         clients: args.clients,
         duration: Duration::from_secs(args.duration),
@@ -161,7 +184,10 @@ fn run_in(
         if let Some(empty) = empty {
             empty.stop().await?;
         }
-        node.shutdown().await.map_err(Error::from)
+        match node {
+            Some(node) => node.shutdown().await.map_err(Error::from),
+            None => Ok(()),
+        }
     });
     let results = outcome?;
     stopped?;

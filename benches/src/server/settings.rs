@@ -9,6 +9,11 @@ use super::workload::DEFAULT_WORKLOADS;
 /// The flags of `strata-bench server`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ServerArgs {
+    /// Measure an already running cluster through this PD endpoint (e.g. one started with
+    /// `strata-server playground --nodes 3`) instead of starting a node in process; `--db`
+    /// and `--sync` then do not apply (the cluster's own configuration does).
+    #[arg(long, value_name = "ADDR")]
+    pub pd: Option<String>,
     /// Directory for the node's data (a fresh `node` subdirectory, removed at the end);
     /// default: a new directory under the system's temporary directory.
     #[arg(long)]

@@ -61,6 +61,10 @@ pub fn move_legacy_regions(meta: &NodeMeta, engines: &Engines) -> Result<usize> 
 /// one replica here) is created in the Raft store, then PD is bootstrapped with it.
 /// `existing` are the regions this store already holds: if PD is not bootstrapped but this
 /// store holds exactly one region, it is the one a crashed start created — PD gets it.
+/// Returns whether this node bootstrapped the cluster. A node that loses the race to
+/// another starting at the same time removes the region it prepared (it never held data
+/// and PD never heard of it, as TiKV's `clear_prepare_bootstrap`) and joins as any other
+/// store: PD adds peers to it later.
 ///
 /// # Errors
 /// PD or replication errors; `Config` if PD is not bootstrapped but this store holds
@@ -101,8 +105,15 @@ pub async fn bootstrap_cluster(
             )))
         }
     };
-    pd.bootstrap(store.clone(), region_to_pb(&region)).await?;
-    Ok(true)
+    if pd.bootstrap(store.clone(), region_to_pb(&region)).await? {
+        return Ok(true);
+    }
+    tracing::info!(
+        region_id = region.id,
+        "another node bootstrapped the cluster first; removing the prepared region"
+    );
+    Store::clear_bootstrapped_region(engines, region.id)?;
+    Ok(false)
 }
 
 /// What this store tells PD about itself.

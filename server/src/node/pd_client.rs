@@ -133,11 +133,13 @@ impl Pd {
         Ok(r.bootstrapped)
     }
 
-    /// Bootstraps the cluster with its first store and region.
+    /// Bootstraps the cluster with its first store and region. `Ok(false)` when another
+    /// node bootstrapped it first (nodes started together race between IsBootstrapped and
+    /// Bootstrap; PD takes one).
     ///
     /// # Errors
-    /// `Pd` on failure (also when another node bootstrapped first).
-    pub async fn bootstrap(&self, store: metapb::Store, region: metapb::Region) -> Result<()> {
+    /// `Pd` on any other failure.
+    pub async fn bootstrap(&self, store: metapb::Store, region: metapb::Region) -> Result<bool> {
         let r = self
             .client
             .clone()
@@ -149,7 +151,16 @@ impl Pd {
             .await
             .map_err(status("Bootstrap"))?
             .into_inner();
-        check(r.header.as_ref(), "Bootstrap")
+        let lost = r
+            .header
+            .as_ref()
+            .and_then(|h| h.error.as_ref())
+            .is_some_and(|e| e.r#type == pdpb::ErrorType::AlreadyBootstrapped as i32);
+        if lost {
+            return Ok(false);
+        }
+        check(r.header.as_ref(), "Bootstrap")?;
+        Ok(true)
     }
 
     /// Registers or updates the store (address, version, state).

@@ -119,8 +119,13 @@ impl Cluster {
         ];
         c.pd = Some(spawn(&c.exe, &pd_args, &c.pd_log));
         wait_listening(pd_addr).await;
+        // All at once, as a playground does: they race to bootstrap the cluster, and
+        // the losers must join as ordinary stores.
         for i in 0..n {
-            c.start_node(i).await;
+            c.spawn_node(i);
+        }
+        for i in 0..n {
+            c.wait_node(i).await;
         }
         c
     }
@@ -132,6 +137,11 @@ impl Cluster {
 
     /// Starts node `i` (again) on its ports and data directory; returns once it listens.
     pub async fn start_node(&mut self, i: usize) {
+        self.spawn_node(i);
+        self.wait_node(i).await;
+    }
+
+    fn spawn_node(&mut self, i: usize) {
         assert!(self.nodes[i].child.is_none(), "node {i} is running");
         let n = &self.nodes[i];
         let args = vec![
@@ -147,8 +157,12 @@ impl Cluster {
             n.data_dir.to_string_lossy().into_owned(),
         ];
         let child = spawn(&self.exe, &args, &n.log);
-        let kv = n.kv;
         self.nodes[i].child = Some(child);
+    }
+
+    /// Waits until node `i` listens; fails at once if it exited.
+    async fn wait_node(&mut self, i: usize) {
+        let kv = self.nodes[i].kv;
         let deadline = Instant::now() + WAIT;
         while tokio::net::TcpStream::connect(kv).await.is_err() {
             let exited = self.nodes[i]
