@@ -62,13 +62,14 @@ pub fn move_legacy_regions(meta: &NodeMeta, engines: &Engines) -> Result<usize> 
 /// `existing` are the regions this store already holds: if PD is not bootstrapped but this
 /// store holds exactly one region, it is the one a crashed start created — PD gets it.
 /// Returns whether this node bootstrapped the cluster. A node that loses the race to
-/// another starting at the same time removes the region it prepared (it never held data
-/// and PD never heard of it, as TiKV's `clear_prepare_bootstrap`) and joins as any other
-/// store: PD adds peers to it later.
+/// another starting at the same time removes the region this call prepared (it never held
+/// data and PD never heard of it, as TiKV's `clear_prepare_bootstrap`) and joins as any
+/// other store: PD adds peers to it later. A region it already held is never removed.
 ///
 /// # Errors
 /// PD or replication errors; `Config` if PD is not bootstrapped but this store holds
-/// several regions (it belongs to another cluster's history).
+/// several regions (it belongs to another cluster's history), or if another node wins the
+/// bootstrap while this store holds a region of its own.
 pub async fn bootstrap_cluster(
     pd: &Pd,
     engines: &Engines,
@@ -107,6 +108,15 @@ pub async fn bootstrap_cluster(
     };
     if pd.bootstrap(store.clone(), region_to_pb(&region)).await? {
         return Ok(true);
+    }
+    if !existing.is_empty() {
+        // Not prepared by this call: it may hold data (a PD that lost its state, a data
+        // directory from elsewhere). Never delete it on a guess.
+        return Err(Error::Config(format!(
+            "another node bootstrapped the cluster while this store holds region {} that PD \
+             never heard of: wrong PD or data directory?",
+            region.id
+        )));
     }
     tracing::info!(
         region_id = region.id,
