@@ -75,7 +75,8 @@ impl RaftKv {
     /// Sends a request built around a fresh callback, and waits for the answer.
     ///
     /// # Errors
-    /// The request's refusal; `Stopped` if the store is gone; `StaleCommand` on timeout.
+    /// The request's refusal; `Stopped` if the store is gone; `Timeout` (outcome unknown)
+    /// when no answer came in time.
     pub async fn call<T: Send + 'static>(
         &self,
         region_id: u64,
@@ -89,9 +90,9 @@ impl RaftKv {
         match tokio::time::timeout(self.timeout, rx).await {
             Ok(Ok(result)) => result,
             Ok(Err(_)) => Err(Error::Stopped),
-            Err(_) => Err(Error::StaleCommand {
+            Err(_) => Err(Error::Timeout {
                 region_id,
-                reason: "timed out waiting for raft",
+                timeout: self.timeout,
             }),
         }
     }

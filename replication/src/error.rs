@@ -2,7 +2,8 @@
 //!
 //! Three kinds share it:
 //! - region refusals a client acts on (`NotLeader`, `EpochNotMatch`, `RegionNotFound`,
-//!   `KeyNotInRegion`, `StaleCommand`): the server maps them to TiKV's region errors;
+//!   `KeyNotInRegion`, `StaleCommand`): the server maps them to TiKV's region errors
+//!   (`Timeout` is not one: its outcome is unknown);
 //! - failures of the storage underneath (`Lsm` I/O, `Corruption` of our own records);
 //! - `Raft` (the library refused a step or a proposal) and `Stopped` (the store is shutting
 //!   down).
@@ -57,6 +58,19 @@ pub enum Error {
         region_id: u64,
         /// Why.
         reason: &'static str,
+    },
+
+    /// No answer within the request timeout. Unlike `StaleCommand` this says nothing about
+    /// the outcome: the proposal may still commit and apply, so it is not a region error a
+    /// client would retry blindly (a re-sent write could apply twice).
+    #[error(
+        "region {region_id}: no answer from raft within {timeout:?}; the request may still apply"
+    )]
+    Timeout {
+        /// The region.
+        region_id: u64,
+        /// How long the caller waited.
+        timeout: std::time::Duration,
     },
 
     /// The storage engine failed (I/O, or corruption it detected).

@@ -89,7 +89,7 @@ fn cuts_inside(regions: &[serde_json::Value], from: &[u8], to: &[u8]) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn end_to_end_checks_on_three_nodes_with_many_regions() {
-    let c = Cluster::start(3, CONFIG).await;
+    let mut c = Cluster::start(3, CONFIG).await;
     c.wait_replicated(3, 1).await;
 
     let raw = c.raw().await;

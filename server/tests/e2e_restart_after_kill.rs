@@ -4,18 +4,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use tikv_client::{Config, KvPair, RawClient, Timestamp, TransactionClient};
 
+#[path = "cluster/ports.rs"]
+mod ports;
+
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    ports::free_addr().port()
 }
 
 fn spawn(config: &std::path::Path) -> Child {

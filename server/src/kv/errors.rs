@@ -100,8 +100,9 @@ pub fn engine_region_error(e: &txn::Error) -> Option<errorpb::Error> {
                 ..Default::default()
             }),
         },
-        // The proposal lost its place (leadership changed) or timed out: retry, as TiKV's
-        // StaleCommand tells the client.
+        // The proposal lost its place (leadership changed), so it never applies: retry, as
+        // TiKV's StaleCommand tells the client. (A timeout is not mapped: its outcome is
+        // unknown, so it stays a failure of the request.)
         R::StaleCommand { .. } => {
             return Some(errorpb::Error {
                 message: r.to_string(),
@@ -401,6 +402,11 @@ mod tests {
             reason: "x",
         });
         assert!(engine_region_error(&stale).unwrap().stale_command.is_some());
+        let timeout = engine(replication::Error::Timeout {
+            region_id: 2,
+            timeout: std::time::Duration::from_secs(1),
+        });
+        assert!(engine_region_error(&timeout).is_none());
         let stopped = engine_region_error(&engine(replication::Error::Stopped)).unwrap();
         assert!(stopped.server_is_busy.is_some());
         assert!(engine_region_error(&txn::Error::Internal("x".into())).is_none());

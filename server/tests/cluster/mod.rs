@@ -3,17 +3,19 @@
 //!
 //! Contract: every process is SIGKILLed when the [`Cluster`] drops, also while a test
 //! panics (the logs' tails are then printed, so a failure can be diagnosed from CI output).
-//! Ports are picked free at start and kept for the cluster's life, so a killed node
+//! Ports are picked free at start (below the ephemeral range, see [`ports`]) and kept for
+//! the cluster's life, so a killed node
 //! restarts on the same addresses and data directory. Nothing here talks to anything but
 //! 127.0.0.1.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 pub mod offline;
+pub mod ports;
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -21,6 +23,8 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use tikv_client::{Config, RawClient, TransactionClient};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use ports::free_addr;
 
 /// Settings every node gets unless a test passes its own: Raft ticks short enough that an
 /// election after a kill takes about a second, region heartbeats often enough that PD
@@ -33,13 +37,6 @@ pub const FAST_RAFT: &str = "[raftstore]\nraft-base-tick-interval = \"50ms\"\n\
 /// How long the cluster may take to reach a state a test waits for (start-up, replicas,
 /// leaders): generous, because the machine is shared; never a measured property.
 const WAIT: Duration = Duration::from_secs(90);
-
-fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-}
 
 /// One node process and where it lives.
 pub struct NodeProc {
@@ -160,24 +157,27 @@ impl Cluster {
         self.nodes[i].child = Some(child);
     }
 
-    /// Waits until node `i` listens; fails at once if it exited.
+    /// Waits until node `i` listens on both its ports; fails at once if it exited.
     async fn wait_node(&mut self, i: usize) {
-        let kv = self.nodes[i].kv;
         let deadline = Instant::now() + WAIT;
-        while tokio::net::TcpStream::connect(kv).await.is_err() {
-            let exited = self.nodes[i]
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten());
-            assert!(
-                exited.is_none(),
-                "node {i} exited during start-up: {exited:?}"
-            );
-            assert!(
-                Instant::now() < deadline,
-                "node {i} does not listen on {kv}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        for addr in [self.nodes[i].kv, self.nodes[i].status] {
+            while tokio::net::TcpStream::connect(addr).await.is_err() {
+                self.assert_alive();
+                assert!(
+                    Instant::now() < deadline,
+                    "node {i} does not listen on {addr}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    /// Fails the test at once if a node the test did not kill has exited (its log's tail
+    /// is printed as the cluster drops), instead of waiting out a deadline.
+    pub fn assert_alive(&mut self) {
+        for (i, n) in self.nodes.iter_mut().enumerate() {
+            let exited = n.child.as_mut().and_then(|c| c.try_wait().ok().flatten());
+            assert!(exited.is_none(), "node {i} exited by itself: {exited:?}");
         }
     }
 
@@ -225,9 +225,10 @@ impl Cluster {
 
     /// Waits until PD knows at least `min_regions` regions, each with `replicas` peers
     /// and a reported leader on a running node.
-    pub async fn wait_replicated(&self, replicas: usize, min_regions: usize) {
+    pub async fn wait_replicated(&mut self, replicas: usize, min_regions: usize) {
         let deadline = Instant::now() + WAIT;
         loop {
+            self.assert_alive();
             let regions = self.regions().await;
             let mut ok = regions.len() >= min_regions;
             for r in &regions {
@@ -269,7 +270,12 @@ impl Cluster {
     /// Client configuration: a short request timeout, so a request stuck on a dead node
     /// ends (as an unknown outcome) and the worker moves on.
     pub fn client_config(&self) -> Config {
-        Config::default().with_timeout(Duration::from_secs(3))
+        Config::default().with_timeout(self.client_timeout())
+    }
+
+    /// The request timeout of the clients made here.
+    pub fn client_timeout(&self) -> Duration {
+        Duration::from_secs(3)
     }
 
     pub async fn raw(&self) -> RawClient {
