@@ -1,7 +1,7 @@
 //! Scenario: a region has peers on stores 1–3 and a 4th store is idle. Store 3 stops
 //! heartbeating; once it has been silent for `max-store-down-time` (a manual clock moves
-//! time) PD shows it Down, adds a replacement peer on store 4, then removes the peer on
-//! store 3 — and not a moment before the limit.
+//! time) PD shows it Down, adds a replacement peer on store 4 (a learner, then promoted),
+//! then removes the peer on store 3 — and not a moment before the limit.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod pd_common;
@@ -64,12 +64,15 @@ async fn a_silent_store_is_replaced_add_first() {
     assert_eq!(state_name(&c, s3).await, "Down");
     assert_eq!(state_name(&c, s4).await, "Up");
 
-    // First the replacement on store 4 …
+    // First the replacement on store 4, as a learner, then promoted …
     let op = Op::of(&c.heartbeat_region(&r).await.unwrap());
-    let Op::Add(new) = op else {
-        panic!("expected AddPeer first, got {op:?}")
+    let Op::AddLearner(new) = op else {
+        panic!("expected AddLearner first, got {op:?}")
     };
     assert_eq!(new.store_id, s4);
+    r.apply(op);
+    let op = Op::of(&c.heartbeat_region(&r).await.unwrap());
+    assert!(matches!(op, Op::Promote(p) if p.id == new.id), "{op:?}");
     r.apply(op);
     // … then the down peer goes.
     let op = Op::of(&c.heartbeat_region(&r).await.unwrap());

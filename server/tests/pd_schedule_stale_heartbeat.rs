@@ -19,7 +19,7 @@ async fn only_the_current_leader_gets_operators() {
     r.region.region_epoch.as_mut().unwrap().version = 2;
     r.term = 5;
     let step = Op::of(&c.heartbeat_region(&r).await.unwrap());
-    assert!(matches!(step, Op::Add(_)));
+    assert!(matches!(step, Op::AddLearner(_)));
 
     let mut stale = r.clone();
     stale.region.region_epoch.as_mut().unwrap().version = 1;

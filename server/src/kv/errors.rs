@@ -126,11 +126,29 @@ pub fn engine_region_error(e: &txn::Error) -> Option<errorpb::Error> {
     Some(region_error(&mapped))
 }
 
+/// A peer as `metapb::Peer`, its role included. (kvproto's deprecated `is_learner` was
+/// field 3, a bool, where `role` now is: a Learner role reads as `is_learner = true` to a
+/// client built with the old field, so setting `role` sets both.)
 pub(crate) fn peer_to_pb(p: Peer) -> metapb::Peer {
+    let role = match p.role {
+        replication::PeerRole::Voter => metapb::PeerRole::Voter,
+        replication::PeerRole::Learner => metapb::PeerRole::Learner,
+    };
     metapb::Peer {
         id: p.id,
         store_id: p.store_id,
+        role: role as i32,
         ..Default::default()
+    }
+}
+
+/// A `metapb::Peer` as a replication peer: Learner is a learner, every other role a voter
+/// (joint-consensus roles are never made here).
+pub(crate) fn peer_from_pb(p: &metapb::Peer) -> Peer {
+    if p.role == metapb::PeerRole::Learner as i32 {
+        Peer::learner(p.id, p.store_id)
+    } else {
+        Peer::new(p.id, p.store_id)
     }
 }
 
@@ -425,5 +443,18 @@ mod tests {
         assert_eq!((nl.region_id, nl.leader.unwrap().store_id), (2, 4));
         let e = region_error(&RegionError::RegionNotFound { region_id: 8 });
         assert_eq!(e.region_not_found.unwrap().region_id, 8);
+    }
+
+    #[test]
+    fn peer_roles_cross_to_metapb_and_back() {
+        let learner = peer_to_pb(Peer::learner(5, 2));
+        assert_eq!(learner.role, metapb::PeerRole::Learner as i32);
+        assert_eq!(peer_from_pb(&learner), Peer::learner(5, 2));
+        let voter = peer_to_pb(Peer::new(6, 3));
+        assert_eq!(voter.role, metapb::PeerRole::Voter as i32);
+        assert_eq!(peer_from_pb(&voter), Peer::new(6, 3));
+        // On the wire, Learner is what the old `is_learner = true` (bool, field 3) was.
+        use prost::Message as _;
+        assert_eq!(learner.encode_to_vec(), vec![0x08, 5, 0x10, 2, 0x18, 1]);
     }
 }

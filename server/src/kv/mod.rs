@@ -27,6 +27,7 @@ use std::time::Instant;
 pub use context::Limits;
 use context::{Checker, Family, Refusal};
 pub use convert::region_to_pb;
+pub(crate) use errors::peer_from_pb;
 pub(crate) use errors::peer_to_pb as peer_pb;
 use replication::{RaftKv, RegionEngine};
 use respond::Respond;

@@ -3,8 +3,11 @@
 //!
 //! What the node receives (on the same stream, in answer to a heartbeat it sent; PD sends
 //! nothing when there is nothing to do):
-//! - `change_peer { peer, change_type: AddNode }`: add `peer` (a new voter; id from PD's
-//!   allocator, `store_id` the store to create it on) by a Raft conf change.
+//! - `change_peer { peer, change_type: AddLearnerNode }`: add `peer` as a learner (id from
+//!   PD's allocator, `store_id` the store to create it on, `role` Learner) by a Raft conf
+//!   change.
+//! - `change_peer { peer, change_type: AddNode }`: promote the learner `peer` to a voter
+//!   (`role` Voter). Sent only once the leader no longer reports it pending.
 //! - `change_peer { peer, change_type: RemoveNode }`: remove `peer` by a conf change.
 //!   Never the leader itself: PD transfers leadership first.
 //! - `transfer_leader { peer, peers: [peer] }`: transfer leadership to `peer`.
@@ -12,7 +15,7 @@
 //! Each answer carries `region_id`, the `region_epoch` of the heartbeat it answers and
 //! `target_peer` (the leader it is meant for); the node ignores an answer whose epoch is no
 //! longer its region's. A step is re-sent on every heartbeat until one shows it done (the
-//! peer present and not pending / absent / the leader on the target store), so the node
+//! peer present / present as a voter / absent / the leader on the target store), so the node
 //! must treat a change it has already made or is making as done, not as an error.
 //!
 //! Operators are only ever sent in answer to the region's current leader: not for a
@@ -41,8 +44,15 @@ impl PdServer {
                 ..Default::default()
             };
             match step {
-                Some(Step::AddPeer(peer)) => resp.change_peer = Some(change(peer, true)),
-                Some(Step::RemovePeer(peer)) => resp.change_peer = Some(change(peer, false)),
+                Some(Step::AddLearner(peer)) => {
+                    resp.change_peer = Some(change(peer, Change::AddLearner));
+                }
+                Some(Step::PromoteLearner(peer)) => {
+                    resp.change_peer = Some(change(peer, Change::Promote));
+                }
+                Some(Step::RemovePeer(peer)) => {
+                    resp.change_peer = Some(change(peer, Change::Remove));
+                }
                 Some(Step::TransferLeader { to, .. }) => {
                     resp.transfer_leader = Some(pdpb::TransferLeader {
                         peer: Some(to),
@@ -83,14 +93,30 @@ impl PdServer {
     }
 }
 
-fn change(peer: metapb::Peer, add: bool) -> pdpb::ChangePeer {
-    let kind = if add {
-        eraftpb::ConfChangeType::AddNode
-    } else {
-        eraftpb::ConfChangeType::RemoveNode
+enum Change {
+    AddLearner,
+    Promote,
+    Remove,
+}
+
+/// The ChangePeer PD sends for a step; the peer's `role` is the one it will have.
+fn change(peer: metapb::Peer, c: Change) -> pdpb::ChangePeer {
+    let (kind, role) = match c {
+        Change::AddLearner => (
+            eraftpb::ConfChangeType::AddLearnerNode,
+            metapb::PeerRole::Learner,
+        ),
+        Change::Promote => (eraftpb::ConfChangeType::AddNode, metapb::PeerRole::Voter),
+        Change::Remove => (
+            eraftpb::ConfChangeType::RemoveNode,
+            metapb::PeerRole::try_from(peer.role).unwrap_or(metapb::PeerRole::Voter),
+        ),
     };
     pdpb::ChangePeer {
-        peer: Some(peer),
+        peer: Some(metapb::Peer {
+            role: role as i32,
+            ..peer
+        }),
         change_type: kind as i32,
     }
 }

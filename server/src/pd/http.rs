@@ -33,8 +33,15 @@ fn hex_upper(key: &[u8]) -> String {
         })
 }
 
+/// As PD's API shows a peer: its role by name, and `is_learner` for older readers.
 fn peer_json(p: &metapb::Peer) -> Value {
-    json!({ "id": p.id, "store_id": p.store_id })
+    let role = metapb::PeerRole::try_from(p.role).unwrap_or(metapb::PeerRole::Voter);
+    json!({
+        "id": p.id,
+        "store_id": p.store_id,
+        "role_name": role.as_str_name(),
+        "is_learner": role == metapb::PeerRole::Learner,
+    })
 }
 
 fn region_json(e: &RegionEntry) -> Value {

@@ -124,7 +124,10 @@ impl Cluster {
 /// What PD asked of a region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
-    Add(metapb::Peer),
+    /// ChangePeer AddLearnerNode.
+    AddLearner(metapb::Peer),
+    /// ChangePeer AddNode of a learner.
+    Promote(metapb::Peer),
     Remove(metapb::Peer),
     Transfer(metapb::Peer),
 }
@@ -136,9 +139,9 @@ impl Op {
             (Some(c), None) => {
                 let p = c.peer.unwrap();
                 match eraftpb::ConfChangeType::try_from(c.change_type).unwrap() {
-                    eraftpb::ConfChangeType::AddNode => Op::Add(p),
+                    eraftpb::ConfChangeType::AddLearnerNode => Op::AddLearner(p),
+                    eraftpb::ConfChangeType::AddNode => Op::Promote(p),
                     eraftpb::ConfChangeType::RemoveNode => Op::Remove(p),
-                    other => panic!("unexpected change {other:?}"),
                 }
             }
             (None, Some(t)) => {
@@ -199,22 +202,35 @@ impl SimRegion {
 
     /// Carries out `op` as a node would: a conf change bumps `conf_ver`, a transfer the term.
     pub fn apply(&mut self, op: Op) {
+        let learner = metapb::PeerRole::Learner as i32;
         let epoch = self.region.region_epoch.as_mut().unwrap();
         match op {
-            Op::Add(p) => {
+            Op::AddLearner(p) => {
                 assert!(self.region.peers.iter().all(|q| q.store_id != p.store_id));
+                assert_eq!(p.role, learner, "added as a learner");
                 self.region.peers.push(p);
                 epoch.conf_ver += 1;
             }
+            Op::Promote(p) => {
+                assert!(
+                    !self.pending.iter().any(|q| q.id == p.id),
+                    "PD promoted a learner still catching up"
+                );
+                let q = self.region.peers.iter_mut().find(|q| q.id == p.id).unwrap();
+                assert_eq!(q.role, learner, "only a learner is promoted");
+                q.role = metapb::PeerRole::Voter as i32;
+                epoch.conf_ver += 1;
+            }
             Op::Remove(p) => {
-                assert_ne!(p, self.leader, "PD asked the leader to remove itself");
+                assert_ne!(p.id, self.leader.id, "PD asked the leader to remove itself");
                 let before = self.region.peers.len();
-                self.region.peers.retain(|q| *q != p);
+                self.region.peers.retain(|q| q.id != p.id);
                 assert_eq!(self.region.peers.len(), before - 1);
                 epoch.conf_ver += 1;
             }
             Op::Transfer(p) => {
-                assert!(self.region.peers.contains(&p));
+                let q = self.region.peers.iter().find(|q| q.id == p.id).unwrap();
+                assert_ne!(q.role, learner, "PD asked a learner to lead");
                 self.leader = p;
                 self.term += 1;
             }

@@ -56,6 +56,7 @@ impl Operators {
         if let Some(op) = self.ops.get_mut(&id) {
             match op.progress(r, now, cfg.operator_timeout) {
                 Progress::Send(step) => return Ok(Some(step)),
+                Progress::Wait => return Ok(None),
                 Progress::Finished => {
                     tracing::debug!(region = id, rule = op.rule, "operator finished");
                 }
@@ -84,12 +85,15 @@ impl Operators {
             return Ok(None);
         };
         let mut op = Operator::start(plan, r, now, alloc)?;
-        let Progress::Send(step) = op.progress(r, now, cfg.operator_timeout) else {
-            return Ok(None);
+        let step = match op.progress(r, now, cfg.operator_timeout) {
+            Progress::Send(step) => Some(step),
+            // An orphan learner's promotion waits for it to catch up: kept, nothing sent.
+            Progress::Wait => None,
+            Progress::Finished | Progress::Stale | Progress::TimedOut => return Ok(None),
         };
         tracing::info!(region = id, rule = op.rule, ?step, "operator created");
         self.ops.insert(id, op);
-        Ok(Some(step))
+        Ok(step)
     }
 
     /// Drops every operator whose current step is older than the timeout.
@@ -109,7 +113,7 @@ impl Operators {
 mod tests {
     use std::time::Duration;
 
-    use super::super::view::tests::{peer, region, stores};
+    use super::super::view::tests::{learner, peer, region, stores};
     use super::*;
 
     /// A heartbeat; a new operator's peer ids are `id`, `id + 1`, ….
@@ -134,20 +138,45 @@ mod tests {
         let mut ops = Operators::default();
         let s = stores(&[(1, 1), (0, 0), (0, 0)]);
         let mut r = region(&[(11, 1)]);
-        let add = Some(Step::AddPeer(peer(100, 2)));
+        let add = Some(Step::AddLearner(learner(100, 2)));
         assert_eq!(heartbeat(&mut ops, &r, &s, t0, 100), add);
         // The same step again, with the same peer id, until a heartbeat shows the peer.
         assert_eq!(heartbeat(&mut ops, &r, &s, t0, 900), add);
         assert_eq!(ops.len(), 1);
-        r.region.peers.push(peer(100, 2));
+        // Listed but pending: the promotion waits; nothing is sent, no new operator.
+        r.region.peers.push(learner(100, 2));
+        r.pending_peers = vec![100];
+        assert_eq!(heartbeat(&mut ops, &r, &s, t0, 900), None);
+        assert_eq!(ops.len(), 1);
+        r.pending_peers.clear();
+        let promote = Some(Step::PromoteLearner(peer(100, 2)));
+        assert_eq!(heartbeat(&mut ops, &r, &s, t0, 900), promote);
+        r.region.peers[1] = peer(100, 2);
         // Done: the next operator starts at once (store 3 is the only one left).
         assert_eq!(
             heartbeat(&mut ops, &r, &s, t0, 101),
-            Some(Step::AddPeer(peer(101, 3)))
+            Some(Step::AddLearner(learner(101, 3)))
         );
         r.region.peers.push(peer(101, 3));
         assert_eq!(heartbeat(&mut ops, &r, &s, t0, 102), None);
         assert_eq!(ops.len(), 0);
+    }
+
+    #[test]
+    fn an_orphan_learner_gets_an_operator_that_waits_for_it() {
+        let t0 = SystemTime::UNIX_EPOCH;
+        let mut ops = Operators::default();
+        let s = stores(&[(1, 1), (1, 0), (1, 0)]);
+        let mut r = region(&[(11, 1), (12, 2)]);
+        r.region.peers.push(learner(13, 3));
+        r.pending_peers = vec![13];
+        assert_eq!(heartbeat(&mut ops, &r, &s, t0, 100), None);
+        assert_eq!(ops.len(), 1, "kept while the learner catches up");
+        r.pending_peers.clear();
+        assert_eq!(
+            heartbeat(&mut ops, &r, &s, t0, 100),
+            Some(Step::PromoteLearner(learner(13, 3)))
+        );
     }
 
     #[test]
@@ -158,20 +187,20 @@ mod tests {
         let a = region(&[(11, 1)]);
         let mut b = region(&[(21, 1)]);
         b.region.id = 2;
-        // Region 1's pending peer on store 2 makes store 3 the emptier one for region 2.
+        // Region 1's new peer on store 2 makes store 3 the emptier one for region 2.
         assert_eq!(
             heartbeat(&mut ops, &a, &s, t0, 100),
-            Some(Step::AddPeer(peer(100, 2)))
+            Some(Step::AddLearner(learner(100, 2)))
         );
         assert_eq!(
             heartbeat(&mut ops, &b, &s, t0, 101),
-            Some(Step::AddPeer(peer(101, 3)))
+            Some(Step::AddLearner(learner(101, 3)))
         );
         // Region 1 never reports again; past the timeout its operator no longer counts.
         let later = t0 + ScheduleConfig::default().operator_timeout + Duration::from_secs(1);
         assert_eq!(
             heartbeat(&mut ops, &b, &s, later, 102),
-            Some(Step::AddPeer(peer(102, 2)))
+            Some(Step::AddLearner(learner(102, 2)))
         );
         assert_eq!(ops.len(), 1);
     }

@@ -1,7 +1,8 @@
-//! Excess replicas: a region with more than `max-replicas` peers, all healthy, loses one —
+//! Excess replicas: a region with more than `max-replicas` voters, all healthy, loses one —
 //! a pending peer first (it has not caught up: least is lost), else the peer on the store
 //! with the most regions (ties: highest store id). The leader is never removed while it
-//! leads: leadership moves to a follower first, in the same operator.
+//! leads: leadership moves to a follower first, in the same operator. Learners are not
+//! replicas here (the learner rule, which runs first, promotes or removes them).
 //!
 //! Down peers are the down-peer rule's; this rule never removes a healthy peer to make room
 //! for anything, only to come back down to `max-replicas`.
@@ -11,11 +12,12 @@ use super::view::{RegionView, Stores};
 use super::ScheduleConfig;
 
 pub(crate) fn check(r: &RegionView, stores: &Stores, cfg: &ScheduleConfig) -> Option<Plan> {
-    if r.region.peers.len() <= cfg.max_replicas() || !r.down(stores, cfg).is_empty() {
+    if r.voters().count() <= cfg.max_replicas() || !r.down(stores, cfg).is_empty() {
         return None;
     }
     let load = |store_id| stores.get(store_id).map_or(0, |s| s.regions);
-    let victim = *(r.region.peers.iter())
+    let victim = *r
+        .voters()
         .max_by_key(|p| (r.is_pending(p.id), load(p.store_id), p.store_id))?;
     Some(Plan {
         rule: "remove-extra-replica",

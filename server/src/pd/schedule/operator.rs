@@ -1,22 +1,30 @@
 //! Operators: what the scheduler asks of one region, as a short sequence of steps sent one
 //! at a time to the region's leader, each finished when a later heartbeat shows its effect.
 //!
+//! A new replica is two steps, as PD does it: `AddLearner` (the peer joins without a vote, so
+//! the group's quorum never waits on a peer that has no data yet), then `PromoteLearner`,
+//! sent only once the leader no longer reports the learner pending (it holds the data).
+//!
 //! Invariants:
 //! 1. `current <= steps.len()`; steps before `current` were seen done, in order.
-//! 2. Every `AddPeer` step carries a peer id from PD's allocator (the rules plan with id 0;
-//!    [`Operator::start`] fills it) — so a re-sent step names the same peer.
+//! 2. Every `AddLearner` step carries a peer id from PD's allocator (the rules plan with id
+//!    0; [`Operator::start`] fills it, and gives a `PromoteLearner` planned with id 0 the id
+//!    of the same plan's `AddLearner` on its store) — so a re-sent step names the same peer.
 
 use std::time::SystemTime;
 
-use super::view::{RegionView, Stores};
+use super::view::{is_learner, RegionView, Stores};
 use crate::proto::metapb;
 
 /// One change to a region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Step {
-    /// Add `peer` (a voter) on `peer.store_id`. Done once the region has the peer and its
-    /// leader no longer reports it pending (it has caught up).
-    AddPeer(metapb::Peer),
+    /// Add `peer` as a learner on `peer.store_id`. Done once the region has the peer, in
+    /// either role (a heartbeat may come only after the promotion).
+    AddLearner(metapb::Peer),
+    /// Make the learner `peer` a voter. Sent only while the leader does not report it
+    /// pending (it has caught up); done once the region lists it as a voter.
+    PromoteLearner(metapb::Peer),
     /// Remove `peer`. Done once the region no longer has it.
     RemovePeer(metapb::Peer),
     /// Move leadership from the store `from` to `to`. Done once the leader is on `to`'s store.
@@ -26,7 +34,8 @@ pub(crate) enum Step {
 impl Step {
     pub fn is_done(&self, r: &RegionView) -> bool {
         match self {
-            Step::AddPeer(p) => r.has_peer(p.id) && !r.is_pending(p.id),
+            Step::AddLearner(p) => r.has_peer(p.id),
+            Step::PromoteLearner(p) => r.peer(p.id).is_some_and(|q| !is_learner(q)),
             Step::RemovePeer(p) => !r.has_peer(p.id),
             Step::TransferLeader { to, .. } => r.leader.store_id == to.store_id,
         }
@@ -36,17 +45,21 @@ impl Step {
     fn is_possible(&self, r: &RegionView) -> bool {
         match self {
             // Another peer of the region took the store.
-            Step::AddPeer(p) => r.peer_on(p.store_id).is_none_or(|q| q.id == p.id),
+            Step::AddLearner(p) => r.peer_on(p.store_id).is_none_or(|q| q.id == p.id),
+            // The learner was removed.
+            Step::PromoteLearner(p) => r.has_peer(p.id),
             // The leader cannot remove itself: leadership must move first.
             Step::RemovePeer(p) => p.id != r.leader.id,
-            Step::TransferLeader { to, .. } => r.has_peer(to.id),
+            // A learner cannot lead.
+            Step::TransferLeader { to, .. } => r.peer(to.id).is_some_and(|q| !is_learner(q)),
         }
     }
 
     /// Adds what the step will change to the stores' load (`sign` 1) or removes it (-1).
     fn add_load(&self, stores: &mut Stores, sign: i64) {
         match self {
-            Step::AddPeer(p) => stores.add_load(p.store_id, sign, 0),
+            Step::AddLearner(p) => stores.add_load(p.store_id, sign, 0),
+            Step::PromoteLearner(_) => {}
             Step::RemovePeer(p) => stores.add_load(p.store_id, -sign, 0),
             Step::TransferLeader { from, to } => {
                 stores.add_load(*from, 0, -sign);
@@ -54,6 +67,22 @@ impl Step {
             }
         }
     }
+}
+
+/// The steps that add a replica on `store_id`: a learner, then its promotion (ids 0 until
+/// [`Operator::start`]).
+pub(crate) fn add_steps(store_id: u64) -> [Step; 2] {
+    let peer = metapb::Peer {
+        store_id,
+        ..Default::default()
+    };
+    [
+        Step::AddLearner(metapb::Peer {
+            role: metapb::PeerRole::Learner as i32,
+            ..peer
+        }),
+        Step::PromoteLearner(peer),
+    ]
 }
 
 /// The steps that remove `victim` from `r`: leadership moves to a follower first when the
@@ -85,7 +114,7 @@ pub(crate) enum Kind {
     Leader,
 }
 
-/// What a rule decided for a region: steps, `AddPeer` ids still 0.
+/// What a rule decided for a region: steps, new peers' ids still 0.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Plan {
     /// The rule's name, for logs.
@@ -99,6 +128,8 @@ pub(crate) struct Plan {
 pub(crate) enum Progress {
     /// This step is to be sent (again) to the leader.
     Send(Step),
+    /// The current step waits for the region (a learner still catching up): nothing to send.
+    Wait,
     /// Every step is done.
     Finished,
     /// The region changed under it (split or merge, or a step became impossible).
@@ -125,7 +156,8 @@ fn version(r: &RegionView) -> u64 {
 }
 
 impl Operator {
-    /// Starts `plan` for `region`, taking a peer id from `alloc` for each `AddPeer`.
+    /// Starts `plan` for `region`, taking a peer id from `alloc` for each `AddLearner`
+    /// (invariant 2).
     ///
     /// # Errors
     /// What `alloc` returns.
@@ -136,9 +168,19 @@ impl Operator {
         mut alloc: impl FnMut() -> Result<u64, E>,
     ) -> Result<Operator, E> {
         let mut steps = plan.steps;
+        let mut added: Vec<metapb::Peer> = Vec::new();
         for s in &mut steps {
-            if let Step::AddPeer(p) = s {
-                p.id = alloc()?;
+            match s {
+                Step::AddLearner(p) if p.id == 0 => {
+                    p.id = alloc()?;
+                    added.push(*p);
+                }
+                Step::PromoteLearner(p) if p.id == 0 => {
+                    if let Some(a) = added.iter().find(|a| a.store_id == p.store_id) {
+                        p.id = a.id;
+                    }
+                }
+                _ => {}
             }
         }
         Ok(Operator {
@@ -177,6 +219,12 @@ impl Operator {
         if self.is_expired(now, timeout) {
             return Progress::TimedOut;
         }
+        // PD's rule: a learner is promoted only once it has caught up.
+        if let Step::PromoteLearner(p) = step {
+            if r.is_pending(p.id) {
+                return Progress::Wait;
+            }
+        }
         Progress::Send(*step)
     }
 
@@ -197,7 +245,7 @@ impl Operator {
 mod tests {
     use std::time::Duration;
 
-    use super::super::view::tests::{peer, region, stores};
+    use super::super::view::tests::{learner, peer, region, stores};
     use super::*;
 
     #[test]
@@ -205,26 +253,29 @@ mod tests {
         let t0 = SystemTime::UNIX_EPOCH;
         let timeout = Duration::from_secs(60);
         let mut r = region(&[(11, 1), (12, 2)]);
+        let mut steps = add_steps(3).to_vec();
+        steps.push(Step::TransferLeader {
+            from: 1,
+            to: peer(12, 2),
+        });
+        steps.push(Step::RemovePeer(peer(11, 1)));
         let plan = Plan {
             rule: "test",
             kind: Kind::Replica,
-            steps: vec![
-                Step::AddPeer(peer(0, 3)),
-                Step::TransferLeader {
-                    from: 1,
-                    to: peer(12, 2),
-                },
-                Step::RemovePeer(peer(11, 1)),
-            ],
+            steps,
         };
         let mut op = Operator::start(plan, &r, t0, || Ok::<_, ()>(13)).unwrap();
-        let add = Step::AddPeer(peer(13, 3));
+        let add = Step::AddLearner(learner(13, 3));
         assert_eq!(op.progress(&r, t0, timeout), Progress::Send(add));
-        // Present but still pending: not done, sent again.
-        r.region.peers.push(peer(13, 3));
+        // Present as a learner but pending: the promotion waits, nothing is sent.
+        r.region.peers.push(learner(13, 3));
         r.pending_peers = vec![13];
-        assert_eq!(op.progress(&r, t0, timeout), Progress::Send(add));
+        assert_eq!(op.progress(&r, t0, timeout), Progress::Wait);
         r.pending_peers.clear();
+        let promote = Step::PromoteLearner(peer(13, 3));
+        assert_eq!(op.progress(&r, t0, timeout), Progress::Send(promote));
+        assert_eq!(op.progress(&r, t0, timeout), Progress::Send(promote));
+        r.region.peers[2] = peer(13, 3);
         let transfer = Step::TransferLeader {
             from: 1,
             to: peer(12, 2),
@@ -240,6 +291,32 @@ mod tests {
     }
 
     #[test]
+    fn a_removed_learner_makes_the_promotion_stale_and_learners_never_lead() {
+        let t0 = SystemTime::UNIX_EPOCH;
+        let timeout = Duration::from_secs(60);
+        let mut r = region(&[(11, 1), (12, 2)]);
+        r.region.peers.push(learner(13, 3));
+        let plan = Plan {
+            rule: "test",
+            kind: Kind::Replica,
+            steps: vec![Step::PromoteLearner(peer(13, 3))],
+        };
+        let mut op = Operator::start(plan, &r, t0, || Ok::<_, ()>(99)).unwrap();
+        assert_eq!(
+            op.progress(&r, t0, timeout),
+            Progress::Send(Step::PromoteLearner(peer(13, 3)))
+        );
+        r.region.peers.pop();
+        assert_eq!(op.progress(&r, t0, timeout), Progress::Stale);
+        r.region.peers.push(learner(13, 3));
+        let to_learner = Step::TransferLeader {
+            from: 1,
+            to: learner(13, 3),
+        };
+        assert!(!to_learner.is_possible(&r));
+    }
+
+    #[test]
     fn no_progress_times_out_and_a_split_makes_it_stale() {
         let t0 = SystemTime::UNIX_EPOCH;
         let timeout = Duration::from_secs(60);
@@ -247,7 +324,10 @@ mod tests {
         let plan = Plan {
             rule: "test",
             kind: Kind::Replica,
-            steps: vec![Step::AddPeer(peer(0, 2)), Step::AddPeer(peer(0, 3))],
+            steps: vec![
+                Step::AddLearner(learner(0, 2)),
+                Step::AddLearner(learner(0, 3)),
+            ],
         };
         let mut ids = 20..;
         let mut op = Operator::start(plan, &r, t0, || Ok::<_, ()>(ids.next().unwrap())).unwrap();
@@ -257,7 +337,7 @@ mod tests {
             Progress::Send(_)
         ));
         // Progress restarts the clock.
-        r.region.peers.push(peer(20, 2));
+        r.region.peers.push(learner(20, 2));
         assert!(matches!(
             op.progress(&r, at(59), timeout),
             Progress::Send(_)

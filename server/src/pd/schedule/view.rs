@@ -4,12 +4,20 @@
 //! A peer is *down* when its store is Down or Tombstone (or unknown to PD), or when the
 //! leader reports it in `down_peers` for at least `max-store-down-time`. Every other peer
 //! is *healthy*, pending ones included (they are catching up, not lost).
+//!
+//! Peers are voters or learners (`metapb::PeerRole`; no joint-consensus roles are ever
+//! made). Only voters are replicas for `max-replicas`; a learner is a replica on its way in.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use super::ScheduleConfig;
 use crate::proto::metapb;
+
+/// True for a learner (any other role counts as a voter: joint roles are never made here).
+pub(crate) fn is_learner(p: &metapb::Peer) -> bool {
+    p.role == metapb::PeerRole::Learner as i32
+}
 
 /// A store's state as PD's API names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,7 +125,21 @@ impl RegionView {
     }
 
     pub fn has_peer(&self, peer_id: u64) -> bool {
-        self.region.peers.iter().any(|p| p.id == peer_id)
+        self.peer(peer_id).is_some()
+    }
+
+    pub fn peer(&self, peer_id: u64) -> Option<&metapb::Peer> {
+        self.region.peers.iter().find(|p| p.id == peer_id)
+    }
+
+    /// The voters: the region's replicas for `max-replicas`.
+    pub fn voters(&self) -> impl Iterator<Item = &metapb::Peer> {
+        self.region.peers.iter().filter(|p| !is_learner(p))
+    }
+
+    /// The learners, in the order reported.
+    pub fn learners(&self) -> impl Iterator<Item = &metapb::Peer> {
+        self.region.peers.iter().filter(|p| is_learner(p))
     }
 
     pub fn is_pending(&self, peer_id: u64) -> bool {
@@ -155,15 +177,15 @@ impl RegionView {
             .map(|s| s.id)
     }
 
-    /// The follower that should take leadership: healthy, not pending, on a target store
-    /// with the fewest leaders (ties: lowest store id), never `except`.
+    /// The follower that should take leadership: a voter, healthy, not pending, on a target
+    /// store with the fewest leaders (ties: lowest store id), never `except`.
     pub fn leader_target(
         &self,
         stores: &Stores,
         cfg: &ScheduleConfig,
         except: u64,
     ) -> Option<(metapb::Peer, StoreView)> {
-        (self.region.peers.iter())
+        self.voters()
             .filter(|p| p.id != self.leader.id && p.id != except && !self.is_pending(p.id))
             .filter(|p| !self.is_down(p, stores, cfg))
             .filter_map(|p| Some((*p, *stores.get(p.store_id)?)))
@@ -200,6 +222,13 @@ pub(crate) mod tests {
             id,
             store_id,
             ..Default::default()
+        }
+    }
+
+    pub fn learner(id: u64, store_id: u64) -> metapb::Peer {
+        metapb::Peer {
+            role: metapb::PeerRole::Learner as i32,
+            ..peer(id, store_id)
         }
     }
 
@@ -255,6 +284,18 @@ pub(crate) mod tests {
             StoreState::of(off, Some(t0), t0, t0, down),
             StoreState::Offline
         );
+    }
+
+    #[test]
+    fn a_learner_never_takes_leadership() {
+        let cfg = ScheduleConfig::default();
+        let s = stores(&[(1, 5), (1, 3), (1, 0)]);
+        let mut r = region(&[(11, 1), (12, 2)]);
+        r.region.peers.push(learner(13, 3));
+        // Store 3 has the fewest leaders, but its peer is a learner.
+        assert_eq!(r.leader_target(&s, &cfg, 0).map(|(p, _)| p.id), Some(12));
+        assert_eq!(r.voters().count(), 2);
+        assert_eq!(r.learners().map(|p| p.id).collect::<Vec<_>>(), vec![13]);
     }
 
     #[test]
