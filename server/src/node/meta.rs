@@ -15,7 +15,7 @@ use prost::Message;
 
 use crate::error::{Error, Result};
 use crate::proto::metapb;
-use crate::region::{Epoch, Peer, Region};
+use crate::region::{Epoch, Region};
 
 /// The column family of node metadata.
 pub const META_CF: &str = "meta";
@@ -163,17 +163,14 @@ pub fn region_from_pb(pb: &metapb::Region) -> Region {
                 version: e.version,
             })
             .unwrap_or_default(),
-        peers: pb
-            .peers
-            .iter()
-            .map(|p| Peer::new(p.id, p.store_id))
-            .collect(),
+        peers: pb.peers.iter().map(crate::kv::peer_from_pb).collect(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::region::Peer;
 
     #[test]
     fn identity_and_legacy_regions_survive_a_reopen_until_removed() {

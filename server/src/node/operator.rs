@@ -1,5 +1,6 @@
-//! Carrying out PD's scheduling steps, which arrive as region heartbeat responses: add or
-//! remove a peer (a Raft membership change) or hand leadership to another peer.
+//! Carrying out PD's scheduling steps, which arrive as region heartbeat responses: add a
+//! learner, promote it, remove a peer (each a Raft membership change) or hand leadership to
+//! another peer.
 //!
 //! PD re-sends a step with every heartbeat until a heartbeat shows it done, so a step that
 //! is already done here, already under way, or not ours to do (this store no longer leads
@@ -45,11 +46,20 @@ pub fn decide(resp: &pdpb::RegionHeartbeatResponse, info: Option<&RegionInfo>) -
     if let Some(cp) = &resp.change_peer {
         let p = cp.peer.as_ref()?;
         let peer = Peer::new(p.id, p.store_id);
-        let present = region.peer(peer.id).is_some();
-        let change = match eraftpb::ConfChangeType::try_from(cp.change_type).ok()? {
-            eraftpb::ConfChangeType::AddNode if !present => ConfChangeType::AddNode,
-            eraftpb::ConfChangeType::RemoveNode if present => ConfChangeType::RemoveNode,
-            // Done already (a repeat), or learners, which this store never runs.
+        let present = region.peer(peer.id);
+        let change = match (
+            eraftpb::ConfChangeType::try_from(cp.change_type).ok()?,
+            present,
+        ) {
+            // A new voter (a PD that adds no learners first), or a learner promoted.
+            (eraftpb::ConfChangeType::AddNode, None) => ConfChangeType::AddNode,
+            (eraftpb::ConfChangeType::AddNode, Some(q)) if q.is_learner() => {
+                ConfChangeType::AddNode
+            }
+            (eraftpb::ConfChangeType::AddLearnerNode, None) => ConfChangeType::AddLearnerNode,
+            (eraftpb::ConfChangeType::RemoveNode, Some(_)) => ConfChangeType::RemoveNode,
+            // Done already (a repeat: present, already a voter, or gone). A voter is never
+            // demoted by an AddLearnerNode.
             _ => return None,
         };
         return Some(Action::ChangePeer {
@@ -214,14 +224,49 @@ mod tests {
                 ..
             })
         ));
-        // Learners are never run here.
+    }
+
+    #[test]
+    fn learners_are_added_then_promoted_and_voters_left_alone() {
+        let mut i = info();
+        let add_learner = change(13, 3, eraftpb::ConfChangeType::AddLearnerNode);
         assert_eq!(
+            decide(&add_learner, Some(&i)),
+            Some(Action::ChangePeer {
+                region_id: 2,
+                epoch: i.region.epoch,
+                change: ConfChangeType::AddLearnerNode,
+                peer: Peer::new(13, 3),
+            })
+        );
+        i.region.peers.push(Peer::learner(13, 3));
+        assert_eq!(decide(&add_learner, Some(&i)), None, "a repeat");
+        let promote = change(13, 3, eraftpb::ConfChangeType::AddNode);
+        assert_eq!(
+            decide(&promote, Some(&i)),
+            Some(Action::ChangePeer {
+                region_id: 2,
+                epoch: i.region.epoch,
+                change: ConfChangeType::AddNode,
+                peer: Peer::new(13, 3),
+            })
+        );
+        // Already a voter: nothing to promote, and never demoted.
+        i.region.peers[2] = Peer::new(13, 3);
+        assert_eq!(decide(&promote, Some(&i)), None);
+        assert_eq!(decide(&add_learner, Some(&i)), None);
+        // A learner is removed like any peer.
+        i.region.peers[2] = Peer::learner(13, 3);
+        assert!(matches!(
             decide(
-                &change(13, 3, eraftpb::ConfChangeType::AddLearnerNode),
+                &change(13, 3, eraftpb::ConfChangeType::RemoveNode),
                 Some(&i)
             ),
-            None
-        );
+            Some(Action::ChangePeer {
+                change: ConfChangeType::RemoveNode,
+                ..
+            })
+        ));
     }
 
     #[test]
