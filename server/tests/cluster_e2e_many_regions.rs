@@ -125,6 +125,8 @@ async fn end_to_end_checks_on_three_nodes_with_many_regions() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     c.wait_replicated(3, MIN_REGIONS).await;
+    // Every new replica joined as a learner and was promoted: none is left a learner.
+    c.assert_voters_only(3).await;
     let regions = c.regions().await;
     // The checks' key ranges are cut into several regions, so they cross boundaries.
     let raw_cuts = cuts_inside(&regions, b"key0000", b"key0050");

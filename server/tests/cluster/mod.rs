@@ -223,8 +223,9 @@ impl Cluster {
         self.nodes.iter().position(|n| n.kv.to_string() == addr)
     }
 
-    /// Waits until PD knows at least `min_regions` regions, each with `replicas` peers
-    /// and a reported leader on a running node.
+    /// Waits until PD knows at least `min_regions` regions, each with `replicas` peers, all
+    /// voters (new replicas join as learners: a learner is no replica yet), and a reported
+    /// leader on a running node.
     pub async fn wait_replicated(&mut self, replicas: usize, min_regions: usize) {
         let deadline = Instant::now() + WAIT;
         loop {
@@ -233,6 +234,7 @@ impl Cluster {
             let mut ok = regions.len() >= min_regions;
             for r in &regions {
                 let peers = r["peers"].as_array().map_or(0, Vec::len);
+                let voters = voters(r);
                 let leader = r["leader"]["store_id"].as_u64();
                 let leader_up = match leader {
                     Some(s) => self
@@ -241,7 +243,7 @@ impl Cluster {
                         .is_some_and(|i| self.nodes[i].is_running()),
                     None => false,
                 };
-                ok &= peers == replicas && leader_up;
+                ok &= peers == replicas && voters == replicas && leader_up;
             }
             if ok {
                 return;
@@ -251,6 +253,16 @@ impl Cluster {
                 "regions not replicated {replicas}-way within {WAIT:?}: {regions:#?}"
             );
             tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Asserts PD's view: every region has exactly `replicas` peers, all voters.
+    pub async fn assert_voters_only(&self, replicas: usize) {
+        for r in self.regions().await {
+            let peers = r["peers"].as_array().cloned().unwrap_or_default();
+            assert_eq!(peers.len(), replicas, "region {r}");
+            assert_eq!(voters(&r), replicas, "a learner left in region {r}");
+            assert!(peers.iter().all(|p| p["is_learner"] == false), "region {r}");
         }
     }
 
@@ -335,6 +347,13 @@ where
 }
 
 /// Waits until something accepts connections at `addr`.
+/// Peers of a region (PD's JSON) with the Voter role.
+fn voters(region: &Value) -> usize {
+    region["peers"].as_array().map_or(0, |peers| {
+        peers.iter().filter(|p| p["role_name"] == "Voter").count()
+    })
+}
+
 pub async fn wait_listening(addr: SocketAddr) {
     let deadline = Instant::now() + WAIT;
     while tokio::net::TcpStream::connect(addr).await.is_err() {
