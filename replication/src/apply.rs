@@ -15,7 +15,7 @@ use crate::command::{Command, Request, SplitRequest};
 use crate::engines::Engines;
 use crate::error::{Error, Result};
 use crate::peer::Peer;
-use crate::region::Region;
+use crate::region::{PeerRole, Region};
 use crate::state::{PeerState, RegionState};
 
 /// What applying a round of entries leaves the store to do once the batch is written.
@@ -208,7 +208,7 @@ impl Peer {
             return Ok(());
         };
         write_region_state(self.raw.store().engines(), &left, PeerState::Normal, wb);
-        self.raw.mut_store().region = left;
+        self.set_region(left);
         out.split_born.extend(regions);
         out.region_changed = true;
         // What is left may still be too big (a split takes at most `batch_split_limit`
@@ -225,15 +225,25 @@ impl Peer {
     ) -> Result<Result<()>> {
         let (cc, peer) = self.decode_conf_change(data)?;
         let mut region = self.region().clone();
-        let present = region.peer(peer.id).is_some();
-        match cc.get_change_type() {
-            ConfChangeType::AddNode if !present => region.peers.push(peer),
-            ConfChangeType::RemoveNode if present => region.peers.retain(|p| p.id != peer.id),
-            // Already as asked (a retried change): raft is still told, nothing changes.
-            ConfChangeType::AddNode | ConfChangeType::RemoveNode => {}
-            ConfChangeType::AddLearnerNode => {
-                return Err(Error::corrupt("conf change", "learners are never proposed"))
+        let present = region.peers.iter_mut().find(|p| p.id == peer.id);
+        match (cc.get_change_type(), present) {
+            (ConfChangeType::AddNode | ConfChangeType::AddLearnerNode, None) => {
+                region.peers.push(peer)
             }
+            // Promotion: raft-rs turns the learner into a voter.
+            (ConfChangeType::AddNode, Some(p)) if p.is_learner() => p.role = PeerRole::Voter,
+            // raft-rs would demote the voter, which is never asked for (`propose_conf_change`
+            // refuses it); refused alike on every replica, raft is not told.
+            (ConfChangeType::AddLearnerNode, Some(p)) if !p.is_learner() => {
+                return Ok(Err(Error::InvalidArgument(format!(
+                    "region {}: peer {} is a voter; learners are not demoted",
+                    region.id, p.id
+                ))));
+            }
+            (ConfChangeType::RemoveNode, Some(_)) => region.peers.retain(|p| p.id != peer.id),
+            // Already as asked (a retried change): raft is still told, nothing changes.
+            (ConfChangeType::AddNode | ConfChangeType::AddLearnerNode, Some(_))
+            | (ConfChangeType::RemoveNode, None) => {}
         }
         if let Err(e) = self.raw.apply_conf_change(&cc) {
             return Ok(Err(e.into()));
@@ -241,7 +251,7 @@ impl Peer {
         if region.peers != self.region().peers {
             region.epoch.conf_ver += 1;
             write_region_state(self.raw.store().engines(), &region, PeerState::Normal, wb);
-            self.raw.mut_store().region = region;
+            self.set_region(region);
             out.region_changed = true;
         }
         if cc.get_change_type() == ConfChangeType::RemoveNode && peer.id == self.me.id {

@@ -23,7 +23,7 @@ pub struct DownPeer {
     pub silent_since: Instant,
 }
 
-/// Followers of `region` (all but `me`) that cannot catch up from the log: `matched` (the
+/// Followers of `region` (all but `me`, learners too) that cannot catch up from the log: `matched` (the
 /// leader's Raft progress: highest index known replicated on each peer, absent if the
 /// leader tracks none) is 0 or behind `truncated_index`.
 pub fn pending_peers(
@@ -36,7 +36,7 @@ pub fn pending_peers(
         .peers
         .iter()
         .copied()
-        .filter(|p| *p != me)
+        .filter(|p| p.id != me.id)
         .filter(|p| matched(p.id).is_none_or(|m| m == 0 || m < truncated_index))
         .collect()
 }
@@ -56,7 +56,7 @@ pub fn down_peers(
         .peers
         .iter()
         .copied()
-        .filter(|p| *p != me)
+        .filter(|p| p.id != me.id)
         .filter_map(|p| {
             let heard = last_heard
                 .get(&p.id)
@@ -75,15 +75,11 @@ mod tests {
     use super::*;
 
     fn region() -> (Region, Peer) {
-        let me = Peer { id: 1, store_id: 1 };
+        let me = Peer::new(1, 1);
         let r = Region {
             id: 9,
-            peers: vec![
-                me,
-                Peer { id: 2, store_id: 2 },
-                Peer { id: 3, store_id: 3 },
-                Peer { id: 4, store_id: 4 },
-            ],
+            // 4 is a learner: pending and down by the same rules as voters.
+            peers: vec![me, Peer::new(2, 2), Peer::new(3, 3), Peer::learner(4, 4)],
             ..Default::default()
         };
         (r, me)

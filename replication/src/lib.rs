@@ -58,7 +58,7 @@ pub use logger::tracing_logger;
 pub use meta::{RegionInfo, StoreMeta};
 pub use msg::{StoreConfig, StoreMsg};
 pub use raft::eraftpb::ConfChangeType;
-pub use region::{Epoch, Peer, Region};
+pub use region::{Epoch, Peer, PeerRole, Region};
 pub use runner::{inbox, spawn, spawn_with, Inbox, StoreHandle, WeakStoreHandle};
 pub use sending::SendingSnapshot;
 pub use snapshot::{SnapFile, SnapKey, SnapManager, SnapshotData};

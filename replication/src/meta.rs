@@ -28,9 +28,10 @@ pub struct RegionInfo {
 }
 
 impl RegionInfo {
-    /// True if this store's peer leads the region.
+    /// True if this store's peer leads the region (never a learner: raft-rs does not let
+    /// one campaign).
     pub fn is_leader(&self) -> bool {
-        self.leader == Some(self.peer)
+        self.leader.is_some_and(|l| l.id == self.peer.id)
     }
 }
 

@@ -22,7 +22,7 @@ use crate::health::{self, DownPeer};
 use crate::meta::RegionInfo;
 use crate::msg::StoreConfig;
 use crate::proposal::{Pending, Proposal};
-use crate::region::{self, Epoch, Region};
+use crate::region::{self, Epoch, Layout, PeerRole, Region};
 use crate::snapshot::SnapManager;
 use crate::storage::PeerStorage;
 
@@ -235,7 +235,9 @@ impl Peer {
         self.register(result, cb);
     }
 
-    /// Proposes adding or removing `peer`.
+    /// Proposes adding `peer` (AddNode: as a voter, or promoting it if it is a learner;
+    /// AddLearnerNode: as a learner) or removing it. `peer.role` is not read: the change
+    /// type says it.
     pub(crate) fn propose_conf_change(
         &mut self,
         epoch: Epoch,
@@ -249,11 +251,16 @@ impl Peer {
         if let Err(e) = self.check_epoch(epoch, true) {
             return cb(Err(e));
         }
-        let present = self.region().peer(peer.id).is_some();
-        let invalid = match change {
-            ConfChangeType::AddNode => present || self.region().peer_on(peer.store_id).is_some(),
-            ConfChangeType::RemoveNode => !present || peer.id == self.me.id,
-            ConfChangeType::AddLearnerNode => true,
+        let region = self.region();
+        let present = region.peer(peer.id);
+        let store_taken = region.peer_on(peer.store_id).is_some();
+        let invalid = match (change, present) {
+            // AddNode of a learner promotes it; of a voter, nothing is left to do.
+            (ConfChangeType::AddNode, Some(p)) => !p.is_learner() || p.store_id != peer.store_id,
+            (ConfChangeType::AddNode | ConfChangeType::AddLearnerNode, None) => store_taken,
+            // raft-rs would demote a voter: never asked for.
+            (ConfChangeType::AddLearnerNode, Some(_)) => true,
+            (ConfChangeType::RemoveNode, p) => p.is_none() || peer.id == self.me.id,
         };
         if invalid {
             return cb(Err(Error::InvalidArgument(format!(
@@ -265,11 +272,12 @@ impl Peer {
         let mut cc = ConfChange::default();
         cc.set_change_type(change);
         cc.node_id = peer.id;
+        // Layout v1: the change type gives the role (and old log entries stay readable).
         cc.context = region::Region {
             peers: vec![peer],
             ..Default::default()
         }
-        .encode()
+        .encode_as(Layout::V1)
         .into();
         let result = self.raw.propose_conf_change(Vec::new(), cc);
         self.register(result, cb);
@@ -351,16 +359,29 @@ impl Peer {
         }
     }
 
-    /// The conf change an entry carries, and the peer its context names.
+    /// The conf change an entry carries, and the peer its context names, in the role the
+    /// change gives it.
     pub(crate) fn decode_conf_change(&self, data: &[u8]) -> Result<(ConfChange, region::Peer)> {
         let what = || format!("conf change of region {}", self.region_id());
         let cc = ConfChange::parse_from_bytes(data)
             .map_err(|e| Error::corrupt(what(), e.to_string()))?;
-        let peer = Region::decode(&cc.context)?
+        let mut peer = Region::decode_as(&cc.context, Layout::V1)?
             .peers
             .first()
             .copied()
             .ok_or_else(|| Error::corrupt(what(), "no peer in the context"))?;
+        if cc.get_change_type() == ConfChangeType::AddLearnerNode {
+            peer.role = PeerRole::Learner;
+        }
         Ok((cc, peer))
+    }
+
+    /// Replaces the region (applied a conf change, a split or a snapshot); `me` follows
+    /// its entry there, so this peer's role is current.
+    pub(crate) fn set_region(&mut self, region: Region) {
+        if let Some(me) = region.peer(self.me.id) {
+            self.me = me;
+        }
+        self.raw.mut_store().region = region;
     }
 }

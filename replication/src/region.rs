@@ -11,6 +11,17 @@ use crate::codec::{put_bytes, put_u64, Reader};
 use crate::command::SplitRequest;
 use crate::error::{Error, Result};
 
+/// A peer's part in the region's Raft group. On disk (FORMAT.md, "Region" v2): never
+/// renumber; the values are `metapb::PeerRole`'s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PeerRole {
+    /// Votes and counts toward the quorum; may lead.
+    #[default]
+    Voter = 0,
+    /// Replicates only: never votes, campaigns or leads.
+    Learner = 1,
+}
+
 /// One replica of a region, on one store. `id` is unique across the cluster (PD allocates
 /// it); it is the Raft node id in the region's group.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -19,6 +30,45 @@ pub struct Peer {
     pub id: u64,
     /// The store (node) holding it.
     pub store_id: u64,
+    /// Voter or learner. Two peers with the same id and store are the same replica; the
+    /// role is what a conf change alters (compare ids where only identity matters).
+    pub role: PeerRole,
+}
+
+impl Peer {
+    /// A voter.
+    pub const fn new(id: u64, store_id: u64) -> Peer {
+        Peer {
+            id,
+            store_id,
+            role: PeerRole::Voter,
+        }
+    }
+
+    /// A learner.
+    pub const fn learner(id: u64, store_id: u64) -> Peer {
+        Peer {
+            id,
+            store_id,
+            role: PeerRole::Learner,
+        }
+    }
+
+    /// True for a learner.
+    pub fn is_learner(&self) -> bool {
+        self.role == PeerRole::Learner
+    }
+}
+
+/// Which layout of FORMAT.md's "Region" a record holds. Containers say which: the region
+/// state record by its first byte, the snapshot descriptor by its version; a conf change's
+/// context is always v1 (its change type gives the role).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Peers as (id, store id): every peer a voter.
+    V1,
+    /// Peers as (id, store id, role).
+    V2,
 }
 
 /// A region's version counters. `conf_ver` grows with each membership change, `version` with
@@ -64,6 +114,16 @@ impl Region {
         self.peers.iter().copied().find(|p| p.id == id)
     }
 
+    /// Its voters.
+    pub fn voters(&self) -> impl Iterator<Item = Peer> + '_ {
+        self.peers.iter().copied().filter(|p| !p.is_learner())
+    }
+
+    /// Its learners.
+    pub fn learners(&self) -> impl Iterator<Item = Peer> + '_ {
+        self.peers.iter().copied().filter(Peer::is_learner)
+    }
+
     /// True if the two ranges share a key.
     pub fn overlaps(&self, other: &Region) -> bool {
         let starts_before_other_ends =
@@ -75,7 +135,7 @@ impl Region {
 
     /// The regions `splits` (ascending cuts) make of this one: this region keeps its id and
     /// `[start, first key)`, each new region runs from its key to the next (the last to the
-    /// old end) with one new peer per peer, on the same stores. The version grows by one per
+    /// old end) with one new peer per peer, on the same stores and in the same roles. The version grows by one per
     /// new region and every result carries it (TiKV's rule).
     ///
     /// # Errors
@@ -132,24 +192,27 @@ impl Region {
                     .peers
                     .iter()
                     .zip(&s.new_peer_ids)
-                    .map(|(p, &id)| Peer {
-                        id,
-                        store_id: p.store_id,
-                    })
+                    .map(|(p, &id)| Peer { id, ..*p })
                     .collect(),
             });
         }
         Ok(out)
     }
 
-    /// The encoding of FORMAT.md, "Region".
+    /// The encoding of FORMAT.md, "Region", current layout (v2).
     pub fn encode(&self) -> Vec<u8> {
+        self.encode_as(Layout::V2)
+    }
+
+    pub(crate) fn encode_as(&self, layout: Layout) -> Vec<u8> {
         let mut out = Vec::with_capacity(48 + self.start_key.len() + self.end_key.len());
-        self.encode_into(&mut out);
+        self.encode_into(&mut out, layout);
         out
     }
 
-    pub(crate) fn encode_into(&self, out: &mut Vec<u8>) {
+    /// Appends the encoding in `layout`. v1 has no roles: only for records whose reader
+    /// knows the role otherwise (a conf change's context).
+    pub(crate) fn encode_into(&self, out: &mut Vec<u8>, layout: Layout) {
         put_u64(out, self.id);
         put_bytes(out, &self.start_key);
         put_bytes(out, &self.end_key);
@@ -159,6 +222,9 @@ impl Region {
         for p in &self.peers {
             put_u64(out, p.id);
             put_u64(out, p.store_id);
+            if layout == Layout::V2 {
+                out.push(p.role as u8);
+            }
         }
     }
 
@@ -167,13 +233,18 @@ impl Region {
     /// # Errors
     /// `Corruption` if `buf` is not exactly one region.
     pub fn decode(buf: &[u8]) -> Result<Region> {
+        Region::decode_as(buf, Layout::V2)
+    }
+
+    pub(crate) fn decode_as(buf: &[u8], layout: Layout) -> Result<Region> {
         let mut r = Reader::new(buf, "region");
-        let region = Region::decode_from(&mut r)?;
+        let region = Region::decode_from(&mut r, layout)?;
         r.finish()?;
         Ok(region)
     }
 
-    pub(crate) fn decode_from(r: &mut Reader<'_>) -> Result<Region> {
+    /// Reads one region in `layout`; v1 peers are voters.
+    pub(crate) fn decode_from(r: &mut Reader<'_>, layout: Layout) -> Result<Region> {
         let id = r.u64()?;
         let start_key = r.bytes()?.to_vec();
         let end_key = r.bytes()?.to_vec();
@@ -182,16 +253,22 @@ impl Region {
             version: r.u64()?,
         };
         let n = r.u64()?;
-        // Each peer takes 16 bytes: a count beyond that is garbage, not an allocation.
+        // Each peer takes 16 or 17 bytes: a count beyond that is garbage, not an allocation.
         if n > 1024 {
             return Err(r.error(format!("{n} peers")));
         }
         let mut peers = Vec::with_capacity(n as usize);
         for _ in 0..n {
-            peers.push(Peer {
-                id: r.u64()?,
-                store_id: r.u64()?,
-            });
+            let (id, store_id) = (r.u64()?, r.u64()?);
+            let role = match layout {
+                Layout::V1 => PeerRole::Voter,
+                Layout::V2 => match r.u8()? {
+                    0 => PeerRole::Voter,
+                    1 => PeerRole::Learner,
+                    b => return Err(r.error(format!("unknown peer role {b}"))),
+                },
+            };
+            peers.push(Peer { id, store_id, role });
         }
         Ok(Region {
             id,
@@ -218,7 +295,7 @@ mod tests {
                 conf_ver: 2,
                 version: 3,
             },
-            peers: vec![Peer { id: 8, store_id: 1 }, Peer { id: 9, store_id: 2 }],
+            peers: vec![Peer::new(8, 1), Peer::learner(9, 2)],
         }
     }
 
@@ -230,6 +307,32 @@ mod tests {
         long.push(0);
         assert!(Region::decode(&long).is_err());
         assert!(Region::decode(&r.encode()[..10]).is_err());
+        let mut bad_role = r.encode();
+        *bad_role.last_mut().unwrap() = 2;
+        assert!(Region::decode(&bad_role).is_err());
+    }
+
+    #[test]
+    fn a_v1_region_decodes_with_every_peer_a_voter() {
+        // FORMAT.md "Region" v1, written out by hand: id 7, start "a", end "", conf_ver 2,
+        // version 3, peers (8, store 1) and (9, store 2).
+        let mut v1 = Vec::new();
+        v1.extend_from_slice(&7u64.to_le_bytes());
+        v1.extend_from_slice(&1u32.to_le_bytes());
+        v1.push(b'a');
+        v1.extend_from_slice(&0u32.to_le_bytes());
+        for n in [2u64, 3, 2, 8, 1, 9, 2] {
+            v1.extend_from_slice(&n.to_le_bytes());
+        }
+        let r = Region::decode_as(&v1, Layout::V1).unwrap();
+        assert_eq!(r.peers, vec![Peer::new(8, 1), Peer::new(9, 2)]);
+        assert_eq!(
+            (r.id, r.start_key.as_slice(), r.epoch.version),
+            (7, &b"a"[..], 3)
+        );
+        assert_eq!(r.encode_as(Layout::V1), v1);
+        // The v1 bytes are not a v2 region (too short for the roles).
+        assert!(Region::decode(&v1).is_err());
     }
 
     fn cut(key: &[u8], id: u64) -> SplitRequest {
@@ -272,18 +375,10 @@ mod tests {
                 }
             );
         }
+        // Roles are copied: the peer on store 2 stays a learner.
         assert_eq!(
             parts[2].peers,
-            vec![
-                Peer {
-                    id: 210,
-                    store_id: 1
-                },
-                Peer {
-                    id: 211,
-                    store_id: 2
-                }
-            ]
+            vec![Peer::new(210, 1), Peer::learner(211, 2)]
         );
         assert_eq!(parts[0].peers, r.peers);
         let open = region(b"", b"").split(&[cut(b"k", 20)]).unwrap();
@@ -317,7 +412,9 @@ mod tests {
         assert!(!r.overlaps(&region(b"d", b"")));
         assert!(!r.overlaps(&region(b"", b"b")));
         assert!(region(b"", b"").overlaps(&r));
-        assert_eq!(r.peer_on(2), Some(Peer { id: 9, store_id: 2 }));
+        assert_eq!(r.peer_on(2), Some(Peer::learner(9, 2)));
+        assert_eq!(r.voters().map(|p| p.id).collect::<Vec<_>>(), vec![8]);
+        assert_eq!(r.learners().map(|p| p.id).collect::<Vec<_>>(), vec![9]);
         assert_eq!(r.peer(8).map(|p| p.store_id), Some(1));
     }
 }

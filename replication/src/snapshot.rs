@@ -24,7 +24,7 @@ use mvcc::Cf;
 use crate::codec::{put_bytes, put_u32, put_u64, Reader};
 use crate::engines::Engines;
 use crate::error::{Error, Result};
-use crate::region::Region;
+use crate::region::{Layout, Region};
 use crate::snap_gen::{key_dir, GenTask, Generator};
 
 /// Names one snapshot: the region and the log position it was taken at.
@@ -69,14 +69,16 @@ pub struct SnapshotData {
     pub files: Vec<SnapFile>,
 }
 
-/// Descriptor encoding version. On disk/wire: never reuse.
+/// Descriptor encoding versions. On disk/wire: never reuse. v1 holds the region in layout
+/// v1 (all voters), v2 in layout v2 (with roles); only v2 is written.
 const DESCRIPTOR_V1: u8 = 1;
+const DESCRIPTOR_V2: u8 = 2;
 
 impl SnapshotData {
     /// FORMAT.md, "Snapshot descriptor".
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![DESCRIPTOR_V1];
-        self.region.encode_into(&mut out);
+        let mut out = vec![DESCRIPTOR_V2];
+        self.region.encode_into(&mut out, Layout::V2);
         put_u32(&mut out, self.files.len() as u32);
         for f in &self.files {
             out.push(f.cf.index() as u8);
@@ -92,11 +94,12 @@ impl SnapshotData {
     /// `Corruption` unless `buf` is one descriptor.
     pub fn decode(buf: &[u8]) -> Result<SnapshotData> {
         let mut r = Reader::new(buf, "snapshot descriptor");
-        let v = r.u8()?;
-        if v != DESCRIPTOR_V1 {
-            return Err(r.error(format!("unknown version {v}")));
-        }
-        let region = Region::decode_from(&mut r)?;
+        let layout = match r.u8()? {
+            DESCRIPTOR_V1 => Layout::V1,
+            DESCRIPTOR_V2 => Layout::V2,
+            v => return Err(r.error(format!("unknown version {v}"))),
+        };
+        let region = Region::decode_from(&mut r, layout)?;
         let n = r.u32()? as usize;
         let mut files = Vec::with_capacity(n.min(buf.len() / 21));
         for _ in 0..n {
@@ -345,5 +348,24 @@ mod tests {
         assert_eq!(SnapshotData::decode(&d.encode()).unwrap(), d);
         d.files[0].name = "../../etc".into();
         assert!(SnapshotData::decode(&d.encode()).is_err());
+    }
+
+    #[test]
+    fn a_v1_descriptor_decodes_with_voters_and_v2_keeps_learners() {
+        let mut d = SnapshotData {
+            region: Region {
+                id: 4,
+                peers: vec![crate::Peer::new(1, 1), crate::Peer::learner(2, 2)],
+                ..Default::default()
+            },
+            files: Vec::new(),
+        };
+        assert_eq!(SnapshotData::decode(&d.encode()).unwrap(), d);
+        // As an older sender writes it: version 1, the region in layout v1.
+        let mut v1 = vec![DESCRIPTOR_V1];
+        d.region.encode_into(&mut v1, Layout::V1);
+        put_u32(&mut v1, 0);
+        d.region.peers[1] = crate::Peer::new(2, 2);
+        assert_eq!(SnapshotData::decode(&v1).unwrap(), d);
     }
 }

@@ -10,7 +10,7 @@
 
 use crate::codec::{put_u64, Reader};
 use crate::error::Result;
-use crate::region::Region;
+use crate::region::{Layout, Region};
 
 /// First byte of every key of a region's records.
 const REGION_PREFIX: u8 = 0x01;
@@ -143,25 +143,39 @@ pub struct RegionState {
     pub region: Region,
 }
 
+/// First byte of a v2 region state record. A v1 record starts with its peer state, and
+/// peer states stay below 0x80, so the first byte tells the layouts apart. On disk: never
+/// reuse.
+const REGION_STATE_V2: u8 = 0x82;
+
 impl RegionState {
-    /// One byte of state, then the region (FORMAT.md).
+    /// The v2 marker, one byte of state, then the region in layout v2 (FORMAT.md).
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = vec![self.state as u8];
-        self.region.encode_into(&mut out);
+        let mut out = vec![REGION_STATE_V2, self.state as u8];
+        self.region.encode_into(&mut out, Layout::V2);
         out
     }
 
+    /// Decodes either layout: a v1 record (no marker, no roles) gives all voters.
+    ///
     /// # Errors
     /// `Corruption` unless `buf` is one encoded state.
     pub fn decode(buf: &[u8]) -> Result<RegionState> {
         let mut r = Reader::new(buf, "region state");
-        let state = match r.u8()? {
+        let mut first = r.u8()?;
+        let layout = if first == REGION_STATE_V2 {
+            first = r.u8()?;
+            Layout::V2
+        } else {
+            Layout::V1
+        };
+        let state = match first {
             0 => PeerState::Normal,
             1 => PeerState::Applying,
             2 => PeerState::Tombstone,
             b => return Err(r.error(format!("unknown peer state {b}"))),
         };
-        let region = Region::decode_from(&mut r)?;
+        let region = Region::decode_from(&mut r, layout)?;
         r.finish()?;
         Ok(RegionState { state, region })
     }
@@ -172,6 +186,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
+    use crate::region::Peer;
 
     #[test]
     fn keys_sort_by_region_then_kind_then_index() {
@@ -208,7 +223,49 @@ mod tests {
         };
         assert_eq!(RegionState::decode(&r.encode()).unwrap(), r);
         let mut bad = r.encode();
+        bad[1] = 9;
+        assert!(RegionState::decode(&bad).is_err());
         bad[0] = 9;
         assert!(RegionState::decode(&bad).is_err());
+    }
+
+    #[test]
+    fn a_v1_region_state_decodes_as_all_voters_and_is_rewritten_as_v2() {
+        // A record as v1 builds wrote it: peer state Applying, then region 5 ("", "",
+        // conf_ver 3, version 4) with peers (11, store 1) and (12, store 2).
+        let mut v1 = vec![1u8];
+        v1.extend_from_slice(&5u64.to_le_bytes());
+        v1.extend_from_slice(&0u32.to_le_bytes());
+        v1.extend_from_slice(&0u32.to_le_bytes());
+        for n in [3u64, 4, 2, 11, 1, 12, 2] {
+            v1.extend_from_slice(&n.to_le_bytes());
+        }
+        let rs = RegionState::decode(&v1).unwrap();
+        assert_eq!(rs.state, PeerState::Applying);
+        assert_eq!(rs.region.id, 5);
+        assert_eq!(
+            rs.region.epoch,
+            crate::region::Epoch {
+                conf_ver: 3,
+                version: 4
+            }
+        );
+        assert_eq!(rs.region.peers, vec![Peer::new(11, 1), Peer::new(12, 2)]);
+        let v2 = rs.encode();
+        assert_eq!(v2[0], REGION_STATE_V2);
+        assert_eq!(RegionState::decode(&v2).unwrap(), rs);
+    }
+
+    #[test]
+    fn roles_survive_the_region_state() {
+        let rs = RegionState {
+            state: PeerState::Normal,
+            region: Region {
+                id: 4,
+                peers: vec![Peer::new(1, 1), Peer::learner(2, 2)],
+                ..Default::default()
+            },
+        };
+        assert_eq!(RegionState::decode(&rs.encode()).unwrap(), rs);
     }
 }

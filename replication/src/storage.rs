@@ -88,10 +88,12 @@ impl PeerStorage {
         Ok(s)
     }
 
-    /// The membership raft starts from: the region's peers, all voters.
+    /// The membership raft starts from (and snapshots carry): the region's voters and
+    /// learners, so a restarted or snapshot-initialised peer agrees with the region record.
     pub fn conf_state(&self) -> ConfState {
         ConfState {
-            voters: self.region.peers.iter().map(|p| p.id).collect(),
+            voters: self.region.voters().map(|p| p.id).collect(),
+            learners: self.region.learners().map(|p| p.id).collect(),
             ..Default::default()
         }
     }
@@ -442,10 +444,7 @@ mod tests {
                 conf_ver: 1,
                 version: 1,
             },
-            peers: vec![Peer {
-                id: 11,
-                store_id: 1,
-            }],
+            peers: vec![Peer::new(11, 1)],
             ..Default::default()
         };
         crate::store::Store::bootstrap_region(&e, &region).unwrap();

@@ -221,8 +221,12 @@ impl Store {
         }
         let mut peer = peer;
         // The only voter needs no election timeout: it leads at once (a single-node
-        // cluster serves as soon as it starts, and after a split).
-        if peer.region().peers == [peer.me] {
+        // cluster serves as soon as it starts, and after a split; learners do not vote).
+        let only_voter = {
+            let mut voters = peer.region().voters();
+            voters.next().is_some_and(|v| v.id == peer.me.id) && voters.next().is_none()
+        };
+        if only_voter {
             peer.raw.campaign()?;
         }
         self.peers.insert(peer.region_id(), peer);
@@ -832,8 +836,8 @@ fn apply_snapshot(
     }
     let (index, term) = (key.index, key.term);
     write_region_state(engines, &data.region, PeerState::Normal, wb);
+    peer.set_region(data.region);
     let storage = peer.raw.mut_store();
-    storage.region = data.region;
     storage.reset_log(index, term, wb)?;
     storage.set_apply_state(
         ApplyState {

@@ -16,16 +16,8 @@ fn add_two_peers_then_remove_one() {
         c.put(1, 1, format!("k{i:02}").as_bytes(), b"v").unwrap();
     }
     for s in [2, 3] {
-        c.change_peer(
-            1,
-            1,
-            ConfChangeType::AddNode,
-            Peer {
-                id: 100 + s,
-                store_id: s,
-            },
-        )
-        .unwrap();
+        c.change_peer(1, 1, ConfChangeType::AddNode, Peer::new(100 + s, s))
+            .unwrap();
         c.run(20);
     }
     for s in 1..=3 {
@@ -44,16 +36,8 @@ fn add_two_peers_then_remove_one() {
     c.run(5);
     assert_eq!(c.local(3, b"more"), Some(b"w".to_vec()));
 
-    c.change_peer(
-        1,
-        1,
-        ConfChangeType::RemoveNode,
-        Peer {
-            id: 103,
-            store_id: 3,
-        },
-    )
-    .unwrap();
+    c.change_peer(1, 1, ConfChangeType::RemoveNode, Peer::new(103, 3))
+        .unwrap();
     c.run(10);
     assert!(c.store(3).meta().get(1).is_none());
     assert_eq!(
@@ -66,25 +50,9 @@ fn add_two_peers_then_remove_one() {
     assert_eq!(c.get(1, 1, b"after").unwrap(), Some(b"x".to_vec()));
     // Invalid changes are refused, not proposed.
     assert!(c
-        .change_peer(
-            1,
-            1,
-            ConfChangeType::RemoveNode,
-            Peer {
-                id: 101,
-                store_id: 1
-            }
-        )
+        .change_peer(1, 1, ConfChangeType::RemoveNode, Peer::new(101, 1))
         .is_err());
     assert!(c
-        .change_peer(
-            1,
-            1,
-            ConfChangeType::AddNode,
-            Peer {
-                id: 109,
-                store_id: 2
-            }
-        )
+        .change_peer(1, 1, ConfChangeType::AddNode, Peer::new(109, 2))
         .is_err());
 }

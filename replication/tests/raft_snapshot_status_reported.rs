@@ -52,10 +52,7 @@ fn leader_waits_for_the_reported_snapshot_outcome() {
     for i in 0..10u32 {
         c.put(1, 1, format!("k{i}").as_bytes(), b"v").unwrap();
     }
-    let new_peer = Peer {
-        id: 102,
-        store_id: 2,
-    };
+    let new_peer = Peer::new(102, 2);
     c.change_peer(1, 1, ConfChangeType::AddNode, new_peer)
         .unwrap();
     c.run(30);

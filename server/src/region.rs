@@ -148,10 +148,7 @@ mod tests {
     use super::*;
 
     fn info(id: u64, start: &[u8], end: &[u8], version: u64) -> RegionInfo {
-        let peer = Peer {
-            id: id + 100,
-            store_id: 1,
-        };
+        let peer = Peer::new(id + 100, 1);
         RegionInfo {
             region: Region {
                 id,
@@ -221,10 +218,7 @@ mod tests {
     #[test]
     fn a_follower_answers_not_leader_naming_the_leader_it_knows() {
         let mut r = info(2, b"", b"", 1);
-        let leader = Peer {
-            id: 500,
-            store_id: 5,
-        };
+        let leader = Peer::new(500, 5);
         r.region.peers.push(leader);
         r.leader = Some(leader);
         assert_eq!(

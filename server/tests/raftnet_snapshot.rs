@@ -72,10 +72,7 @@ async fn a_late_peer_catches_up_by_a_streamed_snapshot() {
             .unwrap();
     }
 
-    let new_peer = Peer {
-        id: 102,
-        store_id: 2,
-    };
+    let new_peer = Peer::new(102, 2);
     stores[0]
         .kv()
         .call(1, |cb| StoreMsg::ChangePeer {

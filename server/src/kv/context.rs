@@ -340,7 +340,7 @@ mod tests {
     use crate::region::{Peer, RegionInfo};
 
     fn checker(api: ApiVersion, start: &[u8], end: &[u8]) -> Checker {
-        let peer = Peer { id: 3, store_id: 1 };
+        let peer = Peer::new(3, 1);
         let region = Region {
             id: 2,
             start_key: start.to_vec(),

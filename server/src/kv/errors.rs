@@ -378,7 +378,7 @@ mod tests {
     #[test]
     fn raft_engine_refusals_become_region_errors() {
         let engine = |e: replication::Error| txn::Error::Engine(Box::new(e));
-        let leader = replication::Peer { id: 7, store_id: 3 };
+        let leader = replication::Peer::new(7, 3);
         let e = engine_region_error(&engine(replication::Error::NotLeader {
             region_id: 2,
             leader: Some(leader),
@@ -419,7 +419,7 @@ mod tests {
     fn region_errors_carry_what_the_client_retries_with() {
         let e = region_error(&RegionError::NotLeader {
             region_id: 2,
-            leader: Some(Peer { id: 3, store_id: 4 }),
+            leader: Some(Peer::new(3, 4)),
         });
         let nl = e.not_leader.unwrap();
         assert_eq!((nl.region_id, nl.leader.unwrap().store_id), (2, 4));

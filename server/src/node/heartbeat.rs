@@ -172,7 +172,7 @@ mod tests {
 
     #[test]
     fn a_region_is_reported_when_new_changed_or_due() {
-        let me = Peer { id: 3, store_id: 1 };
+        let me = Peer::new(3, 1);
         let info = RegionInfo {
             region: Region {
                 id: 2,
@@ -197,7 +197,7 @@ mod tests {
         split.region.epoch.version = 2;
         assert!(due(Some(&last), &split, t0 + Duration::from_secs(1), every));
         let mut catching_up = info.clone();
-        catching_up.pending_peers.push(Peer { id: 4, store_id: 2 });
+        catching_up.pending_peers.push(Peer::new(4, 2));
         assert!(due(
             Some(&last),
             &catching_up,

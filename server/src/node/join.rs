@@ -89,10 +89,7 @@ pub async fn bootstrap_cluster(
                     conf_ver: 1,
                     version: 1,
                 },
-                peers: vec![Peer {
-                    id: pd.alloc_id().await?,
-                    store_id: store.id,
-                }],
+                peers: vec![Peer::new(pd.alloc_id().await?, store.id)],
             };
             // Durable here before PD hears of it, so a crash in between cannot lose it.
             Store::bootstrap_region(engines, &region)?;
@@ -161,7 +158,7 @@ mod tests {
                 conf_ver: 1,
                 version: 4,
             },
-            peers: vec![Peer { id: 3, store_id: 1 }],
+            peers: vec![Peer::new(3, 1)],
         };
         meta.put_legacy_regions(std::slice::from_ref(&region))
             .unwrap();

@@ -166,10 +166,7 @@ pub fn region_from_pb(pb: &metapb::Region) -> Region {
         peers: pb
             .peers
             .iter()
-            .map(|p| Peer {
-                id: p.id,
-                store_id: p.store_id,
-            })
+            .map(|p| Peer::new(p.id, p.store_id))
             .collect(),
     }
 }
@@ -189,7 +186,7 @@ mod tests {
                 conf_ver: 1,
                 version: 3,
             },
-            peers: vec![Peer { id: 3, store_id: 1 }],
+            peers: vec![Peer::new(3, 1)],
         };
         {
             let db = Arc::new(Db::open(dir.path(), lsm::Options::default()).unwrap());

@@ -44,10 +44,7 @@ pub fn decide(resp: &pdpb::RegionHeartbeatResponse, info: Option<&RegionInfo>) -
     let region = &info.region;
     if let Some(cp) = &resp.change_peer {
         let p = cp.peer.as_ref()?;
-        let peer = Peer {
-            id: p.id,
-            store_id: p.store_id,
-        };
+        let peer = Peer::new(p.id, p.store_id);
         let present = region.peer(peer.id).is_some();
         let change = match eraftpb::ConfChangeType::try_from(cp.change_type).ok()? {
             eraftpb::ConfChangeType::AddNode if !present => ConfChangeType::AddNode,
@@ -151,10 +148,7 @@ mod tests {
     use crate::proto::metapb;
 
     fn info() -> RegionInfo {
-        let me = Peer {
-            id: 11,
-            store_id: 1,
-        };
+        let me = Peer::new(11, 1);
         RegionInfo {
             region: Region {
                 id: 2,
@@ -162,13 +156,7 @@ mod tests {
                     conf_ver: 3,
                     version: 1,
                 },
-                peers: vec![
-                    me,
-                    Peer {
-                        id: 12,
-                        store_id: 2,
-                    },
-                ],
+                peers: vec![me, Peer::new(12, 2)],
                 ..Default::default()
             },
             leader: Some(me),
@@ -201,10 +189,7 @@ mod tests {
                 region_id: 2,
                 epoch: i.region.epoch,
                 change: ConfChangeType::AddNode,
-                peer: Peer {
-                    id: 13,
-                    store_id: 3
-                },
+                peer: Peer::new(13, 3),
             })
         );
         // A repeat after the add applied; a removal of a peer already gone.
@@ -242,10 +227,7 @@ mod tests {
     #[test]
     fn only_a_leader_acts_and_transfers_go_to_members_only() {
         let mut follower = info();
-        follower.leader = Some(Peer {
-            id: 12,
-            store_id: 2,
-        });
+        follower.leader = Some(Peer::new(12, 2));
         assert_eq!(
             decide(
                 &change(13, 3, eraftpb::ConfChangeType::AddNode),
@@ -272,10 +254,7 @@ mod tests {
             decide(&transfer(12), Some(&info())),
             Some(Action::TransferLeader {
                 region_id: 2,
-                to: Peer {
-                    id: 12,
-                    store_id: 2
-                }
+                to: Peer::new(12, 2)
             })
         );
         assert_eq!(decide(&transfer(11), Some(&info())), None, "already leads");

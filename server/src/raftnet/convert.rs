@@ -55,6 +55,8 @@ pub(crate) fn from_pb(m: pb::RaftMessage) -> Result<RaftMessage> {
     })
 }
 
+/// Roles do not travel: a message only routes to a peer, and a store takes each peer's role
+/// from its region record (`replication` compares peers of messages by id).
 fn peer_to_pb(p: Peer) -> pb::Peer {
     pb::Peer {
         id: p.id,
@@ -63,10 +65,7 @@ fn peer_to_pb(p: Peer) -> pb::Peer {
 }
 
 fn peer_from_pb(p: &pb::Peer) -> Peer {
-    Peer {
-        id: p.id,
-        store_id: p.store_id,
-    }
+    Peer::new(p.id, p.store_id)
 }
 
 #[cfg(test)]
@@ -94,14 +93,8 @@ pub(crate) mod tests {
         .into();
         RaftMessage {
             region_id: 1,
-            from: Peer {
-                id: 101,
-                store_id: 1,
-            },
-            to: Peer {
-                id: to,
-                store_id: store,
-            },
+            from: Peer::new(101, 1),
+            to: Peer::new(to, store),
             epoch: Epoch {
                 conf_ver: 2,
                 version: 3,

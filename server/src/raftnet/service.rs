@@ -233,10 +233,7 @@ mod tests {
         let addr = serve(RaftService::new(handle, snaps.clone(), stopped).unwrap()).await;
         let sender = SnapManager::new(tmp.path().join("sender"));
         let data = fake_snapshot(&sender, KEY, &[("a.sst", b"0123456789")]);
-        let to = Peer {
-            id: 102,
-            store_id: 2,
-        };
+        let to = Peer::new(102, 2);
         let mut stream = vec![pb::SnapshotChunk {
             message: Some(to_pb(&snapshot_message(KEY, &data, to)).unwrap()),
             ..Default::default()

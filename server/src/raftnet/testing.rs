@@ -63,10 +63,7 @@ pub(crate) fn snapshot_message(key: SnapKey, data: &SnapshotData, to: Peer) -> R
     message.set_snapshot(snap);
     RaftMessage {
         region_id: key.region_id,
-        from: Peer {
-            id: 101,
-            store_id: 1,
-        },
+        from: Peer::new(101, 1),
         to,
         epoch: Epoch::default(),
         start_key: Vec::new(),

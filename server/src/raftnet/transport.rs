@@ -310,10 +310,7 @@ mod tests {
             key,
             &[("default-0001.sst", &big), ("lock-0001.sst", b"")],
         );
-        let to = Peer {
-            id: 102,
-            store_id: 2,
-        };
+        let to = Peer::new(102, 2);
         t.send(snapshot_message(key, &data, to)).unwrap();
         // Regenerated and removed before the stream even starts: the send has its own links.
         snaps.remove_generated(1).unwrap();

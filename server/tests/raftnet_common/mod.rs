@@ -41,13 +41,7 @@ pub fn region(stores: &[u64]) -> Region {
             conf_ver: 1,
             version: 1,
         },
-        peers: stores
-            .iter()
-            .map(|&s| Peer {
-                id: 100 + s,
-                store_id: s,
-            })
-            .collect(),
+        peers: stores.iter().map(|&s| Peer::new(100 + s, s)).collect(),
     }
 }
 
