@@ -5,7 +5,8 @@
 //! Map:
 //! - `region.rs` (descriptors), `command.rs` (what log entries carry), `state.rs` (records
 //!   in the `raft` column family and their keys), `codec.rs`: the formats of FORMAT.md;
-//! - `storage.rs`: raft-rs's `Storage` over the LSM; `snapshot.rs`: SST-file snapshots;
+//! - `storage.rs`: raft-rs's `Storage` over the LSM; `snapshot.rs`: SST-file snapshots,
+//!   generated off the Raft thread by `snap_gen.rs`;
 //!   `sending.rs`: a snapshot's files held apart while a transport streams them;
 //! - `peer.rs` (one peer: proposals, ReadIndex reads, checks), `apply.rs` (applying
 //!   entries), `proposal.rs` (what waits on a peer), `store.rs` (every peer of a store, one
@@ -37,6 +38,7 @@ mod proposal;
 mod region;
 mod runner;
 mod sending;
+mod snap_gen;
 mod snapshot;
 mod split_check;
 mod split_checker;

@@ -9,13 +9,15 @@
 //! `send/<key>.<n>/` (`sending.rs`): hard links a transport streams from, so that a
 //! regeneration or a removed peer cannot pull files from under a stream.
 //!
-//! Consistency: a snapshot is generated on the store's Raft thread, between two rounds of
-//! apply, so the exported data is exactly the region's state at its applied index (the only
-//! writer of the KV families is that thread's apply step).
+//! Consistency: the LSM snapshot a region is exported from is taken on the store's Raft
+//! thread, between two rounds of apply, so the exported data is exactly the region's state
+//! at its applied index (the only writer of the KV families is that thread's apply step);
+//! the export itself runs on a worker (`snap_gen.rs`).
 
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use mvcc::Cf;
 
@@ -23,6 +25,7 @@ use crate::codec::{put_bytes, put_u32, put_u64, Reader};
 use crate::engines::Engines;
 use crate::error::{Error, Result};
 use crate::region::{Layout, Region};
+use crate::snap_gen::{key_dir, GenTask, Generator};
 
 /// Names one snapshot: the region and the log position it was taken at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -123,21 +126,37 @@ impl SnapshotData {
     }
 }
 
-/// The store's snapshot directory.
+/// The store's snapshot directory, and the worker that generates snapshots into it
+/// (`snap_gen.rs`). Clones share both.
 #[derive(Debug, Clone)]
 pub struct SnapManager {
     pub(crate) dir: PathBuf,
+    gen: Arc<Generator>,
 }
 
 impl SnapManager {
     /// Snapshots under `dir` (created as needed).
     pub fn new(dir: impl Into<PathBuf>) -> SnapManager {
-        SnapManager { dir: dir.into() }
+        SnapManager {
+            dir: dir.into(),
+            gen: Arc::default(),
+        }
     }
 
     /// Where a generated snapshot's files are.
     pub fn gen_dir(&self, key: SnapKey) -> PathBuf {
-        self.dir.join("gen").join(key.to_string())
+        key_dir(&self.dir, key)
+    }
+
+    /// Queues a generation task on the worker; false if it cannot run.
+    pub(crate) fn submit(&self, task: GenTask) -> bool {
+        self.gen.submit(&self.dir, task)
+    }
+
+    /// Blocks until the snapshots asked for so far are generated (or failed). For tests
+    /// that step stores by hand and must not depend on the worker's timing.
+    pub fn wait_generations(&self) {
+        self.gen.wait_idle();
     }
 
     /// Where a received snapshot's files go.
@@ -150,56 +169,20 @@ impl SnapManager {
         self.dir.join("recv")
     }
 
-    /// Exports `region`'s data (as of now: the caller holds the apply step still) for
-    /// `key`, replacing any earlier snapshot of the region.
-    ///
-    /// # Errors
-    /// Engine errors exporting; I/O.
-    pub fn generate(
-        &self,
-        engines: &Engines,
-        region: &Region,
-        key: SnapKey,
-    ) -> Result<SnapshotData> {
-        self.remove_generated(key.region_id)?;
-        let dir = self.gen_dir(key);
-        fs::create_dir_all(&dir)?;
-        let mut files = Vec::new();
-        for cf in Cf::ALL {
-            let (start, end) = engines.keyspace.cf_bounds(region, cf)?;
-            let cf_id = engines.kv.cf_id(cf);
-            let tmp = dir.join(format!("tmp-{}", cf.name()));
-            let start = (!start.is_empty()).then_some(start.as_slice());
-            let exported = engines
-                .db
-                .export_range(cf_id, start, end.as_deref(), &tmp)?;
-            for (i, path) in exported.iter().enumerate() {
-                let name = format!("{}-{:04}.sst", cf.name(), i + 1);
-                let target = dir.join(&name);
-                fs::rename(path, &target)?;
-                let (size, crc32) = checksum(&target)?;
-                files.push(SnapFile {
-                    cf,
-                    cf_id: u32::from(cf_id),
-                    name,
-                    size,
-                    crc32,
-                });
-            }
-            fs::remove_dir_all(&tmp)?;
-        }
-        Ok(SnapshotData {
-            region: region.clone(),
-            files,
-        })
-    }
-
     /// Removes every generated snapshot of `region_id`.
     ///
     /// # Errors
     /// I/O.
     pub fn remove_generated(&self, region_id: u64) -> Result<()> {
-        remove_region_dirs(&self.dir.join("gen"), region_id)
+        remove_region_dirs(&self.dir.join("gen"), region_id, None)
+    }
+
+    /// Removes the generated snapshots of `region_id` other than `keep`.
+    ///
+    /// # Errors
+    /// I/O.
+    pub(crate) fn remove_generated_except(&self, region_id: u64, keep: SnapKey) -> Result<()> {
+        remove_region_dirs(&self.dir.join("gen"), region_id, Some(keep))
     }
 
     /// Checks the received files of `data` against its descriptor and the receiving
@@ -258,8 +241,9 @@ impl SnapManager {
     }
 }
 
-fn remove_region_dirs(parent: &Path, region_id: u64) -> Result<()> {
+fn remove_region_dirs(parent: &Path, region_id: u64, keep: Option<SnapKey>) -> Result<()> {
     let prefix = format!("{region_id}_");
+    let keep = keep.map(|k| k.to_string());
     let entries = match fs::read_dir(parent) {
         Ok(e) => e,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
@@ -267,11 +251,60 @@ fn remove_region_dirs(parent: &Path, region_id: u64) -> Result<()> {
     };
     for entry in entries {
         let entry = entry?;
-        if entry.file_name().to_string_lossy().starts_with(&prefix) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(&prefix) && keep.as_deref() != Some(name.as_str()) {
             fs::remove_dir_all(entry.path())?;
         }
     }
     Ok(())
+}
+
+/// Exports `region`'s data as `view` shows it into `out` (replaced if it exists) for `key`.
+///
+/// # Errors
+/// Engine errors exporting; I/O.
+pub(crate) fn generate_files(
+    engines: &Engines,
+    region: &Region,
+    key: SnapKey,
+    out: &Path,
+    view: &lsm::Snapshot,
+) -> Result<SnapshotData> {
+    match fs::remove_dir_all(out) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    fs::create_dir_all(out)?;
+    let mut files = Vec::new();
+    for cf in Cf::ALL {
+        let (start, end) = engines.keyspace.cf_bounds(region, cf)?;
+        let cf_id = engines.kv.cf_id(cf);
+        let tmp = out.join(format!("tmp-{}", cf.name()));
+        let start = (!start.is_empty()).then_some(start.as_slice());
+        let exported = engines
+            .db
+            .export_range_at(cf_id, start, end.as_deref(), &tmp, view)?;
+        for (i, path) in exported.iter().enumerate() {
+            let name = format!("{}-{:04}.sst", cf.name(), i + 1);
+            let target = out.join(&name);
+            fs::rename(path, &target)?;
+            let (size, crc32) = checksum(&target)?;
+            files.push(SnapFile {
+                cf,
+                cf_id: u32::from(cf_id),
+                name,
+                size,
+                crc32,
+            });
+        }
+        fs::remove_dir_all(&tmp)?;
+    }
+    debug_assert_eq!(key.region_id, region.id);
+    Ok(SnapshotData {
+        region: region.clone(),
+        files,
+    })
 }
 
 /// Size and CRC32 of a file.

@@ -4,7 +4,8 @@
 //! Flow: on every `split_check_tick_interval`-th tick, the store sends each region it leads
 //! whose size diff hint (bytes applied since its last check, counted in apply) reached
 //! `split_check_diff`, and resets the hint. The worker estimates the region's size over
-//! every KV family (`KeySpace::cf_bounds`, `lsm::Db::approximate_range_stats`), runs the
+//! every KV family (`KeySpace::cf_bounds`, `lsm::Db::approximate_range_stats`) and its key
+//! count over the families with one entry per version (`write`, `raw`), runs the
 //! policy (`split_check.rs`) and, if the region is over a limit and a valid cut exists,
 //! calls the store's observer with a [`SplitSuggestion`].
 //!
@@ -66,7 +67,9 @@ pub fn check_split(
     let mut stats = RangeStats::default();
     for cf in Cf::ALL {
         let (start, end) = engines.keyspace.cf_bounds(region, cf)?;
-        stats += db.approximate_range_stats(engines.kv.cf_id(cf), &start, end.as_deref())?;
+        let cf_stats = db.approximate_range_stats(engines.kv.cf_id(cf), &start, end.as_deref())?;
+        stats.bytes += cf_stats.bytes;
+        stats.keys += counted_keys(cf, cf_stats.keys);
         bounds.push((cf, start, end));
     }
     let Some(by) = split_by(cfg, stats) else {
@@ -79,7 +82,7 @@ pub fn check_split(
             let position = region_position(engines.keyspace, *cf, &s.key);
             let size = RangeStats {
                 bytes: s.bytes,
-                keys: s.keys,
+                keys: counted_keys(*cf, s.keys),
             };
             stretches.push((position, *cf, s.key, size));
         }
@@ -114,6 +117,17 @@ pub fn check_split(
         split_keys,
         stats,
     }))
+}
+
+/// The keys `entries` of `cf` count for the key limits: every entry of the families that
+/// hold one entry per version (`write`, `raw`); none of `default` (a long value's second
+/// entry, for a version `write` counts already) or `lock` (transient). Counting every family
+/// would reach `region-max-keys` at about half of TiKV's key count (TiKV counts `write`).
+fn counted_keys(cf: Cf, entries: u64) -> u64 {
+    match cf {
+        Cf::Write | Cf::Raw => entries,
+        Cf::Default | Cf::Lock => 0,
+    }
 }
 
 /// The first key of `cf` stored at or after `position` inside `[start, end)`: a stretch's
@@ -283,6 +297,52 @@ mod tests {
         let fine = check_split(&e, &tiny(1), &region).unwrap().unwrap();
         let first = *stored.iter().next().unwrap();
         assert!(fine.split_keys.iter().all(|k| k.as_slice() > first));
+    }
+
+    /// The key limits count versions (`write` entries), not a long value's `default` entry
+    /// nor locks: 200 versions each with a value in `default` and a lock are 200 keys.
+    #[test]
+    fn key_limits_count_write_entries_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engines(dir.path(), KeySpace::default());
+        for i in 0..200u32 {
+            let user = Key::from_raw(&i.to_be_bytes());
+            let at = |ts| user.clone().append_ts(TimeStamp::new(ts)).into_encoded();
+            put(
+                &e,
+                vec![
+                    Modify::Put {
+                        cf: Cf::Default,
+                        key: at(10),
+                        value: value(u64::from(i)),
+                    },
+                    Modify::Put {
+                        cf: Cf::Write,
+                        key: at(11),
+                        value: value(u64::from(i) + 1),
+                    },
+                    Modify::Put {
+                        cf: Cf::Lock,
+                        key: user.as_encoded().to_vec(),
+                        value: value(u64::from(i) + 2),
+                    },
+                ],
+            );
+        }
+        e.db.flush().unwrap();
+        let by_keys = |max_keys| SplitConfig {
+            region_max_size: u64::MAX,
+            region_split_size: u64::MAX,
+            region_max_keys: max_keys,
+            region_split_keys: 50,
+            batch_split_limit: 1000,
+            split_check_diff: 1,
+        };
+        let region = Region::default();
+        let over = check_split(&e, &by_keys(150), &region).unwrap().unwrap();
+        assert_eq!(over.stats.keys, 200, "{:?}", over.stats);
+        assert!(!over.split_keys.is_empty());
+        assert!(check_split(&e, &by_keys(250), &region).unwrap().is_none());
     }
 
     #[test]

@@ -11,6 +11,8 @@
 //!    `last_index` is (a shorter append deletes the tail).
 //! 2. `last_term` is the term of entry `last_index` (`truncated_term` when the log is empty).
 
+use std::sync::Arc;
+
 use protobuf::Message as _;
 use raft::eraftpb::{ConfState, Entry, HardState, Snapshot};
 use raft::{GetEntriesContext, RaftState, StorageError};
@@ -18,6 +20,7 @@ use raft::{GetEntriesContext, RaftState, StorageError};
 use crate::engines::Engines;
 use crate::error::{Error, Result};
 use crate::region::Region;
+use crate::snap_gen::{GenSlot, GenState, GenTask};
 use crate::snapshot::{SnapKey, SnapManager};
 use crate::state::{self, ApplyState};
 
@@ -34,6 +37,8 @@ pub struct PeerStorage {
     pub(crate) apply: ApplyState,
     pub(crate) last_index: u64,
     pub(crate) last_term: u64,
+    /// Snapshot generation for this peer (`snap_gen.rs`).
+    gen: Arc<GenSlot>,
 }
 
 impl PeerStorage {
@@ -63,6 +68,7 @@ impl PeerStorage {
             apply,
             last_index: apply.truncated_index,
             last_term: apply.truncated_term,
+            gen: Arc::default(),
         };
         // The last entry: seek to the end of this region's entry keys.
         let mut it = s.engines.db.iter(
@@ -90,6 +96,12 @@ impl PeerStorage {
             learners: self.region.learners().map(|p| p.id).collect(),
             ..Default::default()
         }
+    }
+
+    /// Stops generating snapshots for this peer (it is being destroyed): an export in
+    /// progress discards its files.
+    pub(crate) fn cancel_snapshot_generation(&self) {
+        self.gen.cancel();
     }
 
     /// True once the peer holds the region's data (bootstrapped, split-born or given a
@@ -297,33 +309,181 @@ impl raft::Storage for PeerStorage {
         Ok(self.last_index)
     }
 
-    /// Exports the region's data at the applied index (see `snapshot.rs` on why that is
-    /// consistent here).
+    /// The region's snapshot, generated in the background (`snap_gen.rs`): a finished one
+    /// whose index the log still continues from, taken under the region's current epoch, is
+    /// handed out (to every follower that needs it); otherwise a generation at the applied index is started, and raft-rs is told to
+    /// ask again (`SnapshotTemporarilyUnavailable`: it does, on the follower's next
+    /// heartbeat response).
     fn snapshot(&self, request_index: u64, _to: u64) -> raft::Result<Snapshot> {
+        let unavailable = || raft::Error::Store(StorageError::SnapshotTemporarilyUnavailable);
         let index = self.apply.applied_index;
         if index < request_index {
-            return Err(raft::Error::Store(
-                StorageError::SnapshotTemporarilyUnavailable,
-            ));
+            return Err(unavailable());
         }
-        let term = self.term(index)?;
+        let mut state = self.gen.state.lock();
+        match &mut *state {
+            GenState::Ready {
+                key,
+                epoch,
+                snapshot,
+                handed_out,
+            } if key.index >= request_index
+                && key.index >= self.apply.truncated_index
+                && *epoch == self.region.epoch =>
+            {
+                if !*handed_out {
+                    *handed_out = true;
+                    // Older exports of the region are not handed out any more; their holds
+                    // for sending were taken on this thread already (sending.rs).
+                    if let Err(e) = self.snaps.remove_generated_except(key.region_id, *key) {
+                        tracing::warn!(region = key.region_id, error = %e, "removing old snapshots");
+                    }
+                }
+                return Ok(snapshot.clone());
+            }
+            GenState::Running | GenState::Canceled => return Err(unavailable()),
+            GenState::Idle | GenState::Failed | GenState::Ready { .. } => {}
+        }
         let key = SnapKey {
             region_id: self.region.id,
-            term,
+            term: self.term(index)?,
             index,
         };
-        let data = self
-            .snaps
-            .generate(&self.engines, &self.region, key)
-            .map_err(Self::storage_error)?;
-        let mut snap = Snapshot {
-            data: data.encode().into(),
+        let task = GenTask {
+            engines: self.engines.clone(),
+            region: self.region.clone(),
+            key,
+            conf_state: self.conf_state(),
+            // Taken here, between apply rounds: the data as of `index`.
+            view: self.engines.db.snapshot(),
+            slot: self.gen.clone(),
+        };
+        if self.snaps.submit(task) {
+            *state = GenState::Running;
+        }
+        Err(unavailable())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::sync::Arc;
+
+    use lsm::{WriteBatch, WriteOptions};
+    use mvcc::Cf;
+    use raft::Storage as _;
+
+    use super::*;
+    use crate::keyspace::KeySpace;
+    use crate::region::{Epoch, Peer};
+    use crate::snapshot::SnapshotData;
+
+    fn engines(dir: &std::path::Path) -> Engines {
+        let db = Arc::new(lsm::Db::open(dir, lsm::Options::default()).unwrap());
+        Engines::new(db, KeySpace::default()).unwrap()
+    }
+
+    fn put_raw(e: &Engines, key: &[u8]) {
+        let mut wb = WriteBatch::new();
+        wb.put(e.kv.cf_id(Cf::Raw), key, b"v");
+        e.db.write(WriteOptions::default(), wb).unwrap();
+    }
+
+    fn is_unavailable(r: &raft::Result<Snapshot>) -> bool {
+        matches!(
+            r,
+            Err(raft::Error::Store(
+                StorageError::SnapshotTemporarilyUnavailable
+            ))
+        )
+    }
+
+    fn gen_dirs(snaps: &SnapManager) -> usize {
+        std::fs::read_dir(snaps.dir.join("gen")).map_or(0, |d| d.count())
+    }
+
+    /// The keys of the raw family a generated snapshot holds, read back by ingesting its
+    /// files into a fresh database.
+    fn raw_keys_in(snaps: &SnapManager, snap: &Snapshot, dir: &std::path::Path) -> Vec<Vec<u8>> {
+        let data = SnapshotData::decode(snap.get_data()).unwrap();
+        let key = SnapKey {
+            region_id: data.region.id,
+            term: snap.get_metadata().term,
+            index: snap.get_metadata().index,
+        };
+        let files: Vec<_> = data
+            .files
+            .iter()
+            .map(|f| snaps.gen_dir(key).join(&f.name))
+            .collect();
+        let fresh = engines(dir);
+        fresh.db.ingest_sst(&files).unwrap();
+        let raw = fresh.kv.cf_id(Cf::Raw);
+        let mut it = fresh
+            .db
+            .iter(raw, lsm::iter::IterOptions::default(), None)
+            .unwrap();
+        it.seek_to_first().unwrap();
+        let mut keys = Vec::new();
+        while it.valid() {
+            keys.push(it.key().to_vec());
+            it.next().unwrap();
+        }
+        keys
+    }
+
+    #[test]
+    fn snapshots_are_generated_in_the_background_as_of_the_request_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = engines(&dir.path().join("db"));
+        let region = Region {
+            id: 1,
+            epoch: Epoch {
+                conf_ver: 1,
+                version: 1,
+            },
+            peers: vec![Peer::new(11, 1)],
             ..Default::default()
         };
-        let meta = snap.mut_metadata();
-        meta.index = index;
-        meta.term = term;
-        meta.set_conf_state(self.conf_state());
-        Ok(snap)
+        crate::store::Store::bootstrap_region(&e, &region).unwrap();
+        let snaps = SnapManager::new(dir.path().join("snap"));
+        let mut ps = PeerStorage::load(e.clone(), snaps.clone(), region).unwrap();
+        put_raw(&e, b"before");
+
+        // The first request only starts the export; a write right after it (the next
+        // apply round) is not in the snapshot, however late the worker runs.
+        assert!(is_unavailable(&ps.snapshot(0, 2)));
+        put_raw(&e, b"after");
+        snaps.wait_generations();
+        let first = ps.snapshot(0, 2).unwrap();
+        assert_eq!(first.get_metadata().index, ps.apply.applied_index);
+        assert_eq!(
+            raw_keys_in(&snaps, &first, &dir.path().join("check1")),
+            vec![b"before".to_vec()]
+        );
+        // Handed out again (another follower) without a new export.
+        assert_eq!(ps.snapshot(0, 3).unwrap(), first);
+        assert_eq!(gen_dirs(&snaps), 1);
+
+        // A snapshot from before a membership change is not handed out: a new one is
+        // generated, with the later write, and the old files go once it is handed out.
+        ps.region.epoch.conf_ver += 1;
+        assert!(is_unavailable(&ps.snapshot(0, 2)));
+        snaps.wait_generations();
+        let second = ps.snapshot(0, 2).unwrap();
+        assert_eq!(
+            raw_keys_in(&snaps, &second, &dir.path().join("check2")),
+            vec![b"after".to_vec(), b"before".to_vec()]
+        );
+        assert_eq!(gen_dirs(&snaps), 1);
+
+        // A destroyed peer generates nothing more.
+        ps.cancel_snapshot_generation();
+        ps.region.epoch.conf_ver += 1;
+        assert!(is_unavailable(&ps.snapshot(0, 2)));
+        snaps.wait_generations();
+        assert!(is_unavailable(&ps.snapshot(0, 2)));
     }
 }

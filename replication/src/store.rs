@@ -715,6 +715,7 @@ impl Store {
             return Ok(());
         };
         peer.pending.fail_all(|| Error::RegionNotFound(id));
+        peer.raw.store().cancel_snapshot_generation();
         let region = peer.region().clone();
         let mut wb = WriteBatch::new();
         let (start, _) = state::region_records(id);

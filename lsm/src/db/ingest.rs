@@ -32,17 +32,17 @@ pub(super) fn export_range(
     from: Option<&[u8]>,
     to: Option<&[u8]>,
     out_dir: &Path,
+    snapshot: &super::Snapshot,
 ) -> Result<Vec<PathBuf>> {
     let inner = &db.inner;
     std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
-    let snapshot = db.snapshot();
     let mut it = db.iter(
         cf,
         IterOptions {
             lower_bound: from.map(<[u8]>::to_vec),
             upper_bound: to.map(<[u8]>::to_vec),
         },
-        Some(&snapshot),
+        Some(snapshot),
     )?;
     it.seek_to_first()?;
     let mut paths = Vec::new();

@@ -285,7 +285,23 @@ impl Db {
         to: Option<&[u8]>,
         out_dir: &Path,
     ) -> Result<Vec<PathBuf>> {
-        ingest::export_range(self, cf, from, to, out_dir)
+        ingest::export_range(self, cf, from, to, out_dir, &self.snapshot())
+    }
+
+    /// As [`export_range`](Self::export_range), the entries `snapshot` sees: a caller can
+    /// take the snapshot at a consistent point and export later, on another thread.
+    ///
+    /// # Errors
+    /// As [`export_range`](Self::export_range).
+    pub fn export_range_at(
+        &self,
+        cf: CfId,
+        from: Option<&[u8]>,
+        to: Option<&[u8]>,
+        out_dir: &Path,
+        snapshot: &Snapshot,
+    ) -> Result<Vec<PathBuf>> {
+        ingest::export_range(self, cf, from, to, out_dir, snapshot)
     }
 
     /// Ingests table files written by [`export_range`](Self::export_range): their entries

@@ -19,6 +19,8 @@ use replication::{
 
 pub struct Node {
     pub store: Option<Store>,
+    /// The running store's snapshot manager (to wait for its generation worker).
+    pub snaps: Option<SnapManager>,
     pub engines: Option<Engines>,
     pub inbox: Arc<Mutex<VecDeque<RaftMessage>>>,
     pub dir: tempfile::TempDir,
@@ -96,6 +98,7 @@ impl Cluster {
                 id,
                 Node {
                     store: None,
+                    snaps: None,
                     engines: Some(engines),
                     inbox: Arc::default(),
                     dir,
@@ -114,6 +117,7 @@ impl Cluster {
             .take()
             .unwrap_or_else(|| open_engines(node.dir.path()));
         let snaps = SnapManager::new(node.dir.path().join("snap"));
+        node.snaps = Some(snaps.clone());
         let inbox = node.inbox.clone();
         inbox.lock().clear();
         self.net.register(
@@ -167,6 +171,10 @@ impl Cluster {
             let Some(store) = node.store.as_mut() else {
                 continue;
             };
+            // Snapshots are generated on a worker; waiting for it keeps runs deterministic.
+            if let Some(snaps) = &node.snaps {
+                snaps.wait_generations();
+            }
             let msgs: Vec<_> = node.inbox.lock().drain(..).collect();
             for m in msgs {
                 store.handle(StoreMsg::Raft(Box::new(m)));
