@@ -38,6 +38,17 @@ pub struct SnapKey {
     pub index: u64,
 }
 
+impl SnapKey {
+    /// The key of `snap`, a snapshot of `region_id` (its metadata names the log position).
+    pub fn of(region_id: u64, snap: &raft::eraftpb::Snapshot) -> SnapKey {
+        SnapKey {
+            region_id,
+            term: snap.get_metadata().term,
+            index: snap.get_metadata().index,
+        }
+    }
+}
+
 impl std::fmt::Display for SnapKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}_{}_{}", self.region_id, self.term, self.index)

@@ -408,11 +408,7 @@ mod tests {
     /// files into a fresh database.
     fn raw_keys_in(snaps: &SnapManager, snap: &Snapshot, dir: &std::path::Path) -> Vec<Vec<u8>> {
         let data = SnapshotData::decode(snap.get_data()).unwrap();
-        let key = SnapKey {
-            region_id: data.region.id,
-            term: snap.get_metadata().term,
-            index: snap.get_metadata().index,
-        };
+        let key = SnapKey::of(data.region.id, snap);
         let files: Vec<_> = data
             .files
             .iter()

@@ -420,7 +420,7 @@ impl Store {
     fn check_snapshot(&self, m: &RaftMessage) -> Result<()> {
         let snap = m.message.get_snapshot();
         let data = SnapshotData::decode(&snap.data)?;
-        let key = snap_key(m.region_id, snap);
+        let key = SnapKey::of(m.region_id, snap);
         self.snaps.verify_received(&self.engines, key, &data)?;
         self.check_no_overlap(&data.region)
     }
@@ -509,7 +509,7 @@ impl Store {
                 continue;
             };
             if !rd.snapshot().is_empty() {
-                received.push(snap_key(id, rd.snapshot()));
+                received.push(SnapKey::of(id, rd.snapshot()));
                 apply_snapshot(&self.engines, &self.snaps, peer, rd.snapshot(), &mut wb)?;
                 self.meta.set(peer.info());
             }
@@ -789,14 +789,6 @@ fn region_of_any_key(key: &[u8]) -> Option<u64> {
     Some(u64::from_be_bytes(b))
 }
 
-fn snap_key(region_id: u64, snap: &Snapshot) -> SnapKey {
-    SnapKey {
-        region_id,
-        term: snap.get_metadata().term,
-        index: snap.get_metadata().index,
-    }
-}
-
 /// Deletes `region`'s data in every KV family into `wb`.
 fn clear_range(engines: &Engines, region: &Region, wb: &mut WriteBatch) -> Result<()> {
     let snap = engines.kv.snapshot();
@@ -825,7 +817,7 @@ fn apply_snapshot(
     wb: &mut WriteBatch,
 ) -> Result<()> {
     let data = SnapshotData::decode(&snap.data)?;
-    let key = snap_key(peer.region_id(), snap);
+    let key = SnapKey::of(peer.region_id(), snap);
     let paths = snaps.verify_received(engines, key, &data)?;
     let mut pre = WriteBatch::new();
     write_region_state(engines, &data.region, PeerState::Applying, &mut pre);

@@ -168,11 +168,7 @@ impl Transport for ChannelNetwork {
 fn copy_snapshot(msg: &RaftMessage, from: &SnapManager, to: &SnapManager) -> Result<()> {
     let snap = msg.message.get_snapshot();
     let data = SnapshotData::decode(&snap.data)?;
-    let key = SnapKey {
-        region_id: msg.region_id,
-        term: snap.get_metadata().term,
-        index: snap.get_metadata().index,
-    };
+    let key = SnapKey::of(msg.region_id, snap);
     let dst = to.recv_dir(key);
     fs::create_dir_all(&dst)?;
     for f in &data.files {

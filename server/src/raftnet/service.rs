@@ -143,11 +143,7 @@ impl RaftNet for RaftService {
         let snap = msg.message.get_snapshot();
         let data = SnapshotData::decode(&snap.data)
             .map_err(|e| Status::invalid_argument(format!("snapshot descriptor: {e}")))?;
-        let key = SnapKey {
-            region_id: msg.region_id,
-            term: snap.get_metadata().term,
-            index: snap.get_metadata().index,
-        };
+        let key = SnapKey::of(msg.region_id, snap);
         if !self.receiving.lock().insert(key) {
             return Err(Status::already_exists(format!(
                 "snapshot {key} is being received"

@@ -146,11 +146,7 @@ impl GrpcTransport {
     fn send_snapshot(&self, msg: RaftMessage) -> replication::Result<()> {
         let snap = msg.message.get_snapshot();
         let data = SnapshotData::decode(&snap.data)?;
-        let key = SnapKey {
-            region_id: msg.region_id,
-            term: snap.get_metadata().term,
-            index: snap.get_metadata().index,
-        };
+        let key = SnapKey::of(msg.region_id, snap);
         let held = self.snaps.hold_for_send(key, &data)?;
         let send = SnapshotSend {
             msg,
