@@ -46,7 +46,6 @@ pub(crate) enum GenState {
     /// Finished. `handed_out` turns true the first time raft-rs is given it (older
     /// directories of the region are removed then).
     Ready {
-        key: SnapKey,
         /// The region's epoch in the snapshot: once membership or range changed, a new
         /// peer would find itself missing from it, so it is not handed out any more.
         epoch: Epoch,
@@ -170,7 +169,7 @@ fn generate(dir: &Path, task: GenTask) {
     if matches!(*slot.state.lock(), GenState::Canceled) {
         return;
     }
-    let result = generate_files(&engines, &region, key, &out, &view);
+    let result = generate_files(&engines, &region, &out, &view);
     drop(view);
     let mut state = slot.state.lock();
     if matches!(*state, GenState::Canceled) {
@@ -189,7 +188,6 @@ fn generate(dir: &Path, task: GenTask) {
             meta.term = key.term;
             meta.set_conf_state(conf_state);
             GenState::Ready {
-                key,
                 epoch: region.epoch,
                 snapshot,
                 handed_out: false,

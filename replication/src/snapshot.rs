@@ -270,14 +270,13 @@ fn remove_region_dirs(parent: &Path, region_id: u64, keep: Option<SnapKey>) -> R
     Ok(())
 }
 
-/// Exports `region`'s data as `view` shows it into `out` (replaced if it exists) for `key`.
+/// Exports `region`'s data as `view` shows it into `out` (replaced if it exists).
 ///
 /// # Errors
 /// Engine errors exporting; I/O.
 pub(crate) fn generate_files(
     engines: &Engines,
     region: &Region,
-    key: SnapKey,
     out: &Path,
     view: &lsm::Snapshot,
 ) -> Result<SnapshotData> {
@@ -311,7 +310,6 @@ pub(crate) fn generate_files(
         }
         fs::remove_dir_all(&tmp)?;
     }
-    debug_assert_eq!(key.region_id, region.id);
     Ok(SnapshotData {
         region: region.clone(),
         files,

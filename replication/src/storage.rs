@@ -323,19 +323,19 @@ impl raft::Storage for PeerStorage {
         let mut state = self.gen.state.lock();
         match &mut *state {
             GenState::Ready {
-                key,
                 epoch,
                 snapshot,
                 handed_out,
-            } if key.index >= request_index
-                && key.index >= self.apply.truncated_index
+            } if snapshot.get_metadata().index >= request_index
+                && snapshot.get_metadata().index >= self.apply.truncated_index
                 && *epoch == self.region.epoch =>
             {
                 if !*handed_out {
                     *handed_out = true;
                     // Older exports of the region are not handed out any more; their holds
                     // for sending were taken on this thread already (sending.rs).
-                    if let Err(e) = self.snaps.remove_generated_except(key.region_id, *key) {
+                    let key = SnapKey::of(self.region.id, snapshot);
+                    if let Err(e) = self.snaps.remove_generated_except(key.region_id, key) {
                         tracing::warn!(region = key.region_id, error = %e, "removing old snapshots");
                     }
                 }
