@@ -22,7 +22,7 @@ use crate::key::{
 };
 use crate::memtable::RangeTombstone;
 use crate::range_del;
-use crate::version::FileMeta;
+use crate::version::{FileMeta, FileStats};
 
 /// Name of the table properties holding the smallest and largest sequence numbers (u64 LE).
 pub const SEQ_MIN_PROPERTY: &str = "seqno.min";
@@ -49,6 +49,7 @@ pub struct TableWriter<'a> {
     bounds: Option<(Vec<u8>, Vec<u8>)>,
     min_seq: u64,
     max_seq: u64,
+    stats: FileStats,
 }
 
 impl std::fmt::Debug for TableWriter<'_> {
@@ -86,6 +87,7 @@ impl<'a> TableWriter<'a> {
             bounds: None,
             min_seq: MAX_SEQ,
             max_seq: 0,
+            stats: FileStats::default(),
         })
     }
 
@@ -116,6 +118,12 @@ impl<'a> TableWriter<'a> {
         self.min_seq = self.min_seq.min(parsed.seq);
         self.max_seq = self.max_seq.max(parsed.seq);
         self.builder.add(key, value)?;
+        self.stats.entries += 1;
+        self.stats.raw_key_bytes += key.len() as u64;
+        match parsed.kind {
+            ValueKind::Put => self.stats.raw_value_bytes += value.len() as u64,
+            ValueKind::Delete | ValueKind::RangeDelete => self.stats.deletions += 1,
+        }
         self.widen(key);
         Ok(())
     }
@@ -137,6 +145,9 @@ impl<'a> TableWriter<'a> {
     /// `Io` on any write, sync or rename failure (a sync failure is fatal for the caller).
     pub fn finish(mut self, tombstones: &[RangeTombstone]) -> Result<FileMeta> {
         for t in tombstones {
+            // A range tombstone counts as one deletion: at least one put lies under it.
+            self.stats.entries += 1;
+            self.stats.deletions += 1;
             self.min_seq = self.min_seq.min(t.seq);
             self.max_seq = self.max_seq.max(t.seq);
             // The file's key range must cover its tombstones, or lookups and compactions of
@@ -171,6 +182,7 @@ impl<'a> TableWriter<'a> {
             largest,
             smallest_seq: self.min_seq,
             largest_seq: self.max_seq,
+            stats: self.stats,
         })
     }
 }
@@ -316,6 +328,13 @@ mod tests {
         .unwrap()
         .unwrap();
         assert_eq!((meta.smallest_seq, meta.largest_seq), (10, 13));
+        let expected = FileStats {
+            entries: 4,   // two puts, a delete, a range tombstone
+            deletions: 2, // the delete and the range tombstone
+            raw_key_bytes: 3 * (1 + 1 + 8),
+            raw_value_bytes: 2,
+        };
+        assert_eq!(meta.stats, expected);
         assert_eq!(ParsedKey::parse(&meta.smallest).unwrap().user_key, b"b");
         let largest = ParsedKey::parse(&meta.largest).unwrap();
         assert_eq!((largest.cf, largest.user_key), (2, &b"a"[..]));

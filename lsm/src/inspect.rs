@@ -74,11 +74,13 @@ fn describe_edit(e: &VersionEdit) -> String {
     }
     for (level, f) in &e.new_files {
         parts.push(format!(
-            "+L{level} #{} {}B seq {}..{} [{} .. {}]",
+            "+L{level} #{} {}B seq {}..{} entries {} deletions {} [{} .. {}]",
             f.number,
             f.size,
             f.smallest_seq,
             f.largest_seq,
+            f.stats.entries,
+            f.stats.deletions,
             describe_key(&f.smallest),
             describe_key(&f.largest)
         ));

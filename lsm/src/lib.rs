@@ -33,6 +33,8 @@ mod varint;
 pub mod version;
 
 pub use batch::{BatchCorruption, BatchIter, BatchOp, WriteBatch, BATCH_HEADER_LEN};
-pub use db::{Db, DbIter, Options, RangeSample, RangeStats, Snapshot, Stats, WriteOptions};
+pub use db::{
+    Db, DbIter, LevelCompactions, Options, RangeSample, RangeStats, Snapshot, Stats, WriteOptions,
+};
 pub use error::{Error, Result};
 pub use memtable::{MemTable, MemTableIter, MemValue, RangeTombstone};

@@ -33,6 +33,7 @@ fn setup(fs: &MemFs) -> (std::path::PathBuf, Vec<u64>) {
                     largest: key(1),
                     smallest_seq: n,
                     largest_seq: n,
+                    stats: Default::default(),
                 },
             )],
             ..VersionEdit::default()

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use lsm::fs::{FileSystem, MemFs};
 use lsm::key::{internal_key, ValueKind};
-use lsm::version::{FileMeta, VersionEdit, VersionSet};
+use lsm::version::{FileMeta, FileStats, VersionEdit, VersionSet};
 
 fn file(number: u64, lo: &str, hi: &str) -> FileMeta {
     FileMeta {
@@ -17,6 +17,12 @@ fn file(number: u64, lo: &str, hi: &str) -> FileMeta {
         largest: internal_key(0, hi.as_bytes(), number, ValueKind::Put),
         smallest_seq: number,
         largest_seq: number,
+        stats: FileStats {
+            entries: 3 * number,
+            deletions: number,
+            raw_key_bytes: 30 * number,
+            raw_value_bytes: 100 * number,
+        },
     }
 }
 
@@ -73,6 +79,14 @@ fn edits_survive_reopen_and_power_loss_with_rewrites() {
     fs.crash();
     let mut set = VersionSet::recover(shared.clone(), dir, 300).unwrap();
     assert_eq!(summary(&set), expected);
+    for (_, f) in set.current().all_files() {
+        let lo = String::from_utf8_lossy(&f.smallest[1..5]).into_owned();
+        assert_eq!(
+            **f,
+            file(f.number, &format!("{lo}a"), &format!("{lo}z")),
+            "stats recovered"
+        );
+    }
     assert_eq!(set.last_sequence(), 139);
     assert_eq!(
         set.column_families().get(&9).map(String::as_str),

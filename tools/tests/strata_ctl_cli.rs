@@ -88,7 +88,9 @@ fn stats_manifest_compact_check_and_wal_dump() {
     assert!(o.status.success(), "{}", text(&o.stderr));
     let m = text(&o.stdout);
     assert!(
-        m.contains("comparator=strata.internal-key.v1") && m.contains("+L"),
+        m.contains("comparator=strata.internal-key.v1")
+            && m.contains("+L")
+            && m.contains(" entries "),
         "{m}"
     );
     let o = ctl(&dir, &["check"]);

@@ -11,10 +11,12 @@
 //!   and the levels between L0 and it stay empty. This keeps about 90% of the data in the last level whatever its size, so
 //!   space amplification stays near 1.1.
 //! - A level's score is its bytes over its target, lowered while data waits above it (see
-//!   [`level_scores`]); the highest score ≥ 1 is compacted.
+//!   [`level_scores`]); the highest score ≥ 1 is compacted. Bytes here are *compensated*
+//!   ([`Version::compensated_size`]): a table that is mostly tombstones weighs as much as the
+//!   data it deletes, so deletions move down to what they delete and the space is reclaimed.
 //! - Within a level the file whose overlap with the next level is smallest relative to its own
-//!   size is chosen (least bytes rewritten per byte moved down); a file with no overlap is
-//!   moved by a manifest edit alone (a *trivial move*).
+//!   compensated size is chosen (least bytes rewritten per byte moved down); a file with no
+//!   overlap is moved by a manifest edit alone (a *trivial move*).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -140,12 +142,13 @@ pub fn level_scores(
     busy: &HashSet<u64>,
 ) -> [f64; NUM_LEVELS] {
     let targets = level_targets(version, options);
+    // Weighed by compensated size: a level of tombstones stands for the data they delete.
     let idle_bytes = |level: usize| -> u64 {
         version
             .files(level)
             .iter()
             .filter(|f| !busy.contains(&f.number))
-            .map(|f| f.size)
+            .map(|f| version.compensated_size(f))
             .sum()
     };
     let mut scores = [0.0; NUM_LEVELS];
@@ -162,8 +165,14 @@ pub fn level_scores(
         l0 = l0.max(l0_bytes as f64 / base_bytes.max(1) as f64);
     }
     scores[0] = scale(l0);
-    // Bytes waiting above the level being scored (L0's not yet being compacted).
-    let mut incoming = l0_bytes as f64;
+    // Bytes waiting above the level being scored (L0's not yet being compacted), real bytes:
+    // what will arrive, not what it weighs.
+    let mut incoming: f64 = version
+        .files(0)
+        .iter()
+        .filter(|f| !busy.contains(&f.number))
+        .map(|f| f.size as f64)
+        .sum();
     // The last level's target is its own size: it never needs compacting into a level below.
     for (level, score) in scores.iter_mut().enumerate().take(NUM_LEVELS - 1).skip(1) {
         let idle = idle_bytes(level);
@@ -265,7 +274,8 @@ fn plan(
                     return None;
                 }
                 let overlap: u64 = next.iter().map(|n| n.size).sum();
-                Some((overlap as f64 / f.size.max(1) as f64, f))
+                let weight = version.compensated_size(f);
+                Some((overlap as f64 / weight.max(1) as f64, f))
             })
             .min_by(|a, b| a.0.total_cmp(&b.0))?;
         vec![candidate.1.clone()]
@@ -304,6 +314,7 @@ mod tests {
             largest: internal_key(0, &hi.to_be_bytes(), number, ValueKind::Put),
             smallest_seq: number,
             largest_seq: number,
+            stats: Default::default(),
         }
     }
 
@@ -420,6 +431,78 @@ mod tests {
             .unwrap();
         let task = pick_compaction(&drained, &opts(), &HashSet::new()).unwrap();
         assert_eq!((task.level, task.output_level), (5, 6));
+    }
+
+    #[test]
+    fn tombstones_weigh_what_they_delete() {
+        use crate::version::FileStats;
+        // L6 holds 9_000 bytes of puts (target of L5: 900); L5 holds 800 bytes, under target.
+        let mut bottom = meta(11, 0, 100, 9_000);
+        bottom.stats = FileStats {
+            entries: 100,
+            deletions: 0,
+            raw_key_bytes: 2_000,
+            raw_value_bytes: 16_000,
+        };
+        let mut upper = meta(10, 0, 100, 800);
+        let base = with_files(&Version::default(), vec![(6, bottom)]);
+        // 800 bytes of puts: under target, nothing to do.
+        upper.stats = FileStats {
+            entries: 40,
+            deletions: 0,
+            raw_key_bytes: 800,
+            raw_value_bytes: 6_400,
+        };
+        let puts = with_files(&base, vec![(5, upper.clone())]);
+        assert!(pick_compaction(&puts, &opts(), &HashSet::new()).is_none());
+        // The same 800 bytes as 40 tombstones weigh 800 + 40 · avg · 2: over target.
+        upper.stats = FileStats {
+            entries: 40,
+            deletions: 40,
+            raw_key_bytes: 800,
+            raw_value_bytes: 0,
+        };
+        let dels = with_files(&base, vec![(5, upper)]);
+        assert!(dels.compensated_size(&dels.files(5)[0]) > 900);
+        let scores = level_scores(&dels, &opts(), &HashSet::new());
+        assert!(scores[5] >= 1.0, "{scores:?}");
+        let task = pick_compaction(&dels, &opts(), &HashSet::new()).unwrap();
+        assert_eq!((task.level, task.output_level), (5, 6));
+        assert_eq!(task.overlapping.len(), 1);
+        // Targets and the stall estimate stay on real bytes.
+        assert_eq!(level_targets(&dels, &opts()), level_targets(&puts, &opts()));
+        assert_eq!(pending_compaction_bytes(&dels, &opts()), 0);
+    }
+
+    #[test]
+    fn within_a_level_tombstones_go_down_first() {
+        use crate::version::FileStats;
+        let mut bottom = meta(20, 0, 1_000, 90_000);
+        bottom.stats = FileStats {
+            entries: 1_000,
+            deletions: 0,
+            raw_key_bytes: 20_000,
+            raw_value_bytes: 160_000,
+        };
+        // Two L5 files of equal size over equal overlap; the second is all tombstones.
+        let mut puts = meta(10, 0, 100, 5_000);
+        puts.stats = FileStats {
+            entries: 50,
+            deletions: 0,
+            raw_key_bytes: 1_000,
+            raw_value_bytes: 8_000,
+        };
+        let mut dels = meta(11, 200, 300, 5_000);
+        dels.stats = FileStats {
+            entries: 50,
+            deletions: 50,
+            raw_key_bytes: 1_000,
+            raw_value_bytes: 0,
+        };
+        let v = with_files(&Version::default(), vec![(6, bottom), (5, puts), (5, dels)]);
+        let task = pick_compaction(&v, &opts(), &HashSet::new()).unwrap();
+        assert_eq!(task.level, 5);
+        assert_eq!(task.inputs[0].number, 11);
     }
 
     #[test]

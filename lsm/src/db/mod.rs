@@ -463,4 +463,4 @@ impl Drop for Db {
     }
 }
 
-pub use work::Stats;
+pub use work::{LevelCompactions, Stats};

@@ -35,6 +35,23 @@ pub(super) struct Counters {
     pub(super) stalls: u64,
     pub(super) slowdowns: u64,
     pub(super) stall_micros: u64,
+    /// Compaction I/O by output level.
+    pub(super) by_level: [LevelCompactions; NUM_LEVELS],
+}
+
+/// Compactions into one level, counted since the engine opened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LevelCompactions {
+    /// Compactions that wrote into the level (trivial moves included).
+    pub count: u64,
+    /// Bytes of the inputs read from the level above.
+    pub read_upper: u64,
+    /// Bytes of the level's own overlapping files read (and rewritten).
+    pub read_output: u64,
+    /// Bytes of tables written into the level.
+    pub written: u64,
+    /// Bytes moved into the level by manifest edits alone.
+    pub moved: u64,
 }
 
 enum Job {
@@ -233,6 +250,19 @@ fn run_compact(
         state.stats.trivial_moves += u64::from(trivial);
         state.stats.compaction_bytes_read += read;
         state.stats.compaction_bytes_written += written;
+        if let Some(io) = state.stats.by_level.get_mut(task.output_level) {
+            let bytes = |files: &[Arc<crate::version::FileMeta>]| -> u64 {
+                files.iter().map(|f| f.size).sum()
+            };
+            io.count += 1;
+            if trivial {
+                io.moved += bytes(&task.inputs);
+            } else {
+                io.read_upper += bytes(&task.inputs);
+                io.read_output += bytes(&task.overlapping);
+                io.written += written;
+            }
+        }
         Ok(())
     });
     if outcome.is_err() {
@@ -513,6 +543,8 @@ pub struct Stats {
     pub block_cache: sstable::CacheStats,
     /// Bytes held by memtables (active and immutable).
     pub memtable_bytes: u64,
+    /// Compaction I/O by output level (index = level).
+    pub compactions_by_level: Vec<LevelCompactions>,
 }
 
 impl Stats {
@@ -554,6 +586,7 @@ pub(super) fn stats(inner: &DbInner) -> Stats {
                 .iter()
                 .map(|i| i.mem.approximate_memory_usage())
                 .sum::<usize>()) as u64,
+        compactions_by_level: c.by_level.to_vec(),
     }
 }
 
@@ -562,11 +595,29 @@ impl fmt::Display for Stats {
         writeln!(f, "** Compaction Stats **")?;
         writeln!(
             f,
-            "{:<6} {:>8} {:>14} {:>7}",
-            "Level", "Files", "Size(bytes)", "Score"
+            "{:<6} {:>8} {:>14} {:>7} {:>9} {:>14} {:>14} {:>14} {:>14}",
+            "Level",
+            "Files",
+            "Size(bytes)",
+            "Score",
+            "Comp(cnt)",
+            "Read-n(bytes)",
+            "Read-n+1",
+            "Write(bytes)",
+            "Moved(bytes)"
         )?;
         for (level, (files, bytes, score)) in self.levels.iter().enumerate() {
-            writeln!(f, "L{level:<5} {files:>8} {bytes:>14} {score:>7.2}")?;
+            // Compaction columns count compactions *into* this level.
+            let io = self
+                .compactions_by_level
+                .get(level)
+                .copied()
+                .unwrap_or_default();
+            writeln!(
+                f,
+                "L{level:<5} {files:>8} {bytes:>14} {score:>7.2} {:>9} {:>14} {:>14} {:>14} {:>14}",
+                io.count, io.read_upper, io.read_output, io.written, io.moved
+            )?;
         }
         writeln!(
             f,

@@ -249,6 +249,7 @@ mod tests {
                 largest: ikeys[ikeys.len() - 1].clone(),
                 smallest_seq: 7,
                 largest_seq: 7,
+                stats: Default::default(),
             }));
         }
         (metas, all)

@@ -20,6 +20,25 @@ mod tag {
     pub const NEW_FILE: u32 = 6;
     pub const ADD_CF: u32 = 7;
     pub const DROP_CF: u32 = 8;
+    /// A new file with its entry statistics (tag 6's fields, then four counters). Written
+    /// since manifest version 2; tag 6 is still read (its file's statistics are unknown).
+    pub const NEW_FILE_WITH_STATS: u32 = 9;
+}
+
+/// What a table holds, counted as it is written (RocksDB's `num_entries`, `num_deletions`,
+/// `raw_key_size`, `raw_value_size` properties). Compaction priority weighs deletions with it
+/// ([`Version::compensated_size`](super::Version::compensated_size)). All zero when unknown
+/// (a file logged by an older manifest); such a file is weighed by its size alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FileStats {
+    /// Point entries plus range tombstones.
+    pub entries: u64,
+    /// Point tombstones plus range tombstones (a subset of `entries`).
+    pub deletions: u64,
+    /// Bytes of the entries' internal keys, uncompressed.
+    pub raw_key_bytes: u64,
+    /// Bytes of the puts' values, uncompressed.
+    pub raw_value_bytes: u64,
 }
 
 /// A table file as the manifest records it.
@@ -37,6 +56,8 @@ pub struct FileMeta {
     pub smallest_seq: SeqNo,
     /// Largest sequence number of any entry.
     pub largest_seq: SeqNo,
+    /// Entry counts, for compaction priority.
+    pub stats: FileStats,
 }
 
 /// One manifest record.
@@ -83,7 +104,7 @@ impl VersionEdit {
             put_varint(out, number);
         }
         for (level, f) in &self.new_files {
-            put_varint(out, tag::NEW_FILE.into());
+            put_varint(out, tag::NEW_FILE_WITH_STATS.into());
             put_varint(out, (*level).into());
             put_varint(out, f.number);
             put_varint(out, f.size);
@@ -91,6 +112,10 @@ impl VersionEdit {
             put_bytes(out, &f.largest);
             put_varint(out, f.smallest_seq);
             put_varint(out, f.largest_seq);
+            put_varint(out, f.stats.entries);
+            put_varint(out, f.stats.deletions);
+            put_varint(out, f.stats.raw_key_bytes);
+            put_varint(out, f.stats.raw_value_bytes);
         }
         for (id, name) in &self.added_cfs {
             put_varint(out, tag::ADD_CF.into());
@@ -133,16 +158,20 @@ impl VersionEdit {
                     let level = r.level()?;
                     edit.deleted_files.push((level, r.varint("file number")?));
                 }
-                tag::NEW_FILE => {
+                tag::NEW_FILE | tag::NEW_FILE_WITH_STATS => {
                     let level = r.level()?;
-                    let f = FileMeta {
+                    let mut f = FileMeta {
                         number: r.varint("file number")?,
                         size: r.varint("file size")?,
                         smallest: r.bytes("smallest key")?.to_vec(),
                         largest: r.bytes("largest key")?.to_vec(),
                         smallest_seq: r.varint("smallest sequence")?,
                         largest_seq: r.varint("largest sequence")?,
+                        stats: FileStats::default(),
                     };
+                    if t == u64::from(tag::NEW_FILE_WITH_STATS) {
+                        f.stats = r.stats()?;
+                    }
                     edit.new_files.push((level, f));
                 }
                 tag::ADD_CF => {
@@ -218,6 +247,20 @@ impl<'a> Cursor<'a> {
         String::from_utf8(b.to_vec()).map_err(|_| (at, format!("{what} is not UTF-8")))
     }
 
+    fn stats(&mut self) -> Result<FileStats, (usize, String)> {
+        let at = self.consumed;
+        let stats = FileStats {
+            entries: self.varint("entry count")?,
+            deletions: self.varint("deletion count")?,
+            raw_key_bytes: self.varint("raw key bytes")?,
+            raw_value_bytes: self.varint("raw value bytes")?,
+        };
+        if stats.deletions > stats.entries {
+            return Err((at, "more deletions than entries".into()));
+        }
+        Ok(stats)
+    }
+
     fn level(&mut self) -> Result<u32, (usize, String)> {
         let at = self.consumed;
         let v = self.varint("level")?;
@@ -248,8 +291,10 @@ mod tests {
             proptest::collection::vec(any::<u8>(), 0..20),
             any::<u64>(),
             any::<u64>(),
+            (any::<u64>(), any::<u64>(), any::<u64>(), any::<u64>()),
         )
-            .prop_map(|(level, number, size, smallest, largest, s, l)| {
+            .prop_map(|(level, number, size, smallest, largest, s, l, c)| {
+                let (entries, deletions) = (c.0.max(c.1), c.0.min(c.1));
                 let f = FileMeta {
                     number,
                     size,
@@ -257,6 +302,12 @@ mod tests {
                     largest,
                     smallest_seq: s,
                     largest_seq: l,
+                    stats: FileStats {
+                        entries,
+                        deletions,
+                        raw_key_bytes: c.2,
+                        raw_value_bytes: c.3,
+                    },
                 };
                 (level, f)
             })
@@ -316,5 +367,44 @@ mod tests {
         assert!(err.1.contains("truncated"), "{err:?}");
         let err = VersionEdit::decode(&[tag::DELETED_FILE as u8, 64, 1]).unwrap_err();
         assert!(err.1.contains("level 64"), "{err:?}");
+    }
+
+    #[test]
+    fn version_1_new_file_records_still_decode_without_stats() {
+        // Tag 6 as written before manifest version 2: level 3, file 7, size 300, keys "a"
+        // and "b", sequences 1 and 2.
+        let legacy = [6, 3, 7, 0xac, 0x02, 1, b'a', 1, b'b', 1, 2];
+        let edit = VersionEdit::decode(&legacy).unwrap();
+        let (level, f) = &edit.new_files[0];
+        assert_eq!((*level, f.number, f.size), (3, 7, 300));
+        assert_eq!(
+            (f.smallest.as_slice(), f.largest.as_slice()),
+            (&b"a"[..], &b"b"[..])
+        );
+        assert_eq!((f.smallest_seq, f.largest_seq), (1, 2));
+        assert_eq!(f.stats, FileStats::default());
+        // Written back, it becomes a tag-9 record.
+        assert_eq!(edit.encode()[0], tag::NEW_FILE_WITH_STATS as u8);
+    }
+
+    #[test]
+    fn stats_with_more_deletions_than_entries_are_corruption() {
+        let mut f = FileMeta {
+            number: 1,
+            size: 1,
+            smallest: vec![],
+            largest: vec![],
+            smallest_seq: 0,
+            largest_seq: 0,
+            stats: FileStats::default(),
+        };
+        f.stats.entries = 1;
+        f.stats.deletions = 2;
+        let e = VersionEdit {
+            new_files: vec![(0, f)],
+            ..VersionEdit::default()
+        };
+        let err = VersionEdit::decode(&e.encode()).unwrap_err();
+        assert!(err.1.contains("more deletions"), "{err:?}");
     }
 }

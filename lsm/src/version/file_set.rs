@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use sstable::Comparator;
 
+use super::compensation::{average_value_size, compensated_size};
 use super::edit::{FileMeta, VersionEdit};
 use crate::key::{cf_user_key, InternalKeyComparator};
 
@@ -29,6 +30,8 @@ pub struct Version {
     /// Total file bytes per level, computed once when the version is built: the write path
     /// asks for it on every group (for its backpressure estimate).
     bytes: [u64; NUM_LEVELS],
+    /// On-disk bytes per put value over the version's files, for [`Version::compensated_size`].
+    average_value_size: u64,
 }
 
 impl Version {
@@ -40,6 +43,13 @@ impl Version {
     /// Total bytes of the files in `level`.
     pub fn level_bytes(&self, level: usize) -> u64 {
         self.bytes.get(level).copied().unwrap_or(0)
+    }
+
+    /// `file`'s weight in compaction priority: its size, plus a charge for the data its
+    /// deletions stand for when at least half its entries are deletions (see
+    /// `compensation.rs`).
+    pub fn compensated_size(&self, file: &FileMeta) -> u64 {
+        compensated_size(file, self.average_value_size)
     }
 
     /// Every live file with its level.
@@ -111,6 +121,8 @@ impl Version {
         for (bytes, files) in self.bytes.iter_mut().zip(&self.levels) {
             *bytes = files.iter().map(|f| f.size).sum();
         }
+        self.average_value_size =
+            average_value_size(self.levels.iter().flatten().map(|f| f.as_ref()));
         Ok(())
     }
 
@@ -166,6 +178,7 @@ mod tests {
             largest: internal_key(0, hi.as_bytes(), seq, ValueKind::Put),
             smallest_seq: seq,
             largest_seq: seq,
+            stats: Default::default(),
         }
     }
 
@@ -230,5 +243,38 @@ mod tests {
             .unwrap();
         assert_eq!(moved.files(2).len(), 1);
         assert!(moved.files(1).is_empty());
+    }
+
+    #[test]
+    fn compensation_uses_the_average_over_the_whole_version() {
+        let mut puts = meta(1, "a", "f", 1);
+        puts.size = 1_250;
+        puts.stats = crate::version::FileStats {
+            entries: 10,
+            deletions: 0,
+            raw_key_bytes: 500,
+            raw_value_bytes: 2_000,
+        };
+        let mut dels = meta(2, "a", "f", 2);
+        dels.size = 100;
+        dels.stats = crate::version::FileStats {
+            entries: 10,
+            deletions: 10,
+            raw_key_bytes: 500,
+            raw_value_bytes: 0,
+        };
+        let only_dels = Version::default()
+            .apply(&add(vec![(0, dels.clone())]))
+            .unwrap();
+        assert_eq!(
+            only_dels.compensated_size(&dels),
+            100,
+            "no puts: no average"
+        );
+        let v = only_dels.apply(&add(vec![(6, puts.clone())])).unwrap();
+        // Average: 2_000 raw value bytes per 10 puts, scaled by 1_350 / 3_000 file/raw = 90.
+        assert_eq!(v.compensated_size(&dels), 100 + 10 * 90 * 2);
+        assert_eq!(v.compensated_size(&puts), 1_250);
+        assert_eq!(v.level_bytes(0), 100, "level bytes stay real");
     }
 }
