@@ -19,20 +19,13 @@ fn options() -> Options {
     options.compaction.l0_trigger = 2;
     options.compaction.base_level_bytes = 256 << 10;
     options.compaction.target_file_size = 64 << 10;
+    options.table.compression = sstable::Compression::None;
     options
 }
 
-/// 100 bytes that do not compress, different per key.
+/// 100 bytes, different per key (tables are uncompressed, so sizes are predictable).
 fn value(i: u32) -> Vec<u8> {
-    let mut x = u64::from(i).wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1;
-    (0..100)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
+    format!("{i:0>100}").into_bytes()
 }
 
 fn live_bytes(db: &Db) -> u64 {

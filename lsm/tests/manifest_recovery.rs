@@ -17,12 +17,7 @@ fn file(number: u64, lo: &str, hi: &str) -> FileMeta {
         largest: internal_key(0, hi.as_bytes(), number, ValueKind::Put),
         smallest_seq: number,
         largest_seq: number,
-        stats: FileStats {
-            entries: 3 * number,
-            deletions: number,
-            raw_key_bytes: 30 * number,
-            raw_value_bytes: 100 * number,
-        },
+        stats: FileStats::new(3 * number, number, 30 * number, 100 * number),
     }
 }
 

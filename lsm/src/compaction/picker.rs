@@ -438,30 +438,15 @@ mod tests {
         use crate::version::FileStats;
         // L6 holds 9_000 bytes of puts (target of L5: 900); L5 holds 800 bytes, under target.
         let mut bottom = meta(11, 0, 100, 9_000);
-        bottom.stats = FileStats {
-            entries: 100,
-            deletions: 0,
-            raw_key_bytes: 2_000,
-            raw_value_bytes: 16_000,
-        };
+        bottom.stats = FileStats::new(100, 0, 2_000, 16_000);
         let mut upper = meta(10, 0, 100, 800);
         let base = with_files(&Version::default(), vec![(6, bottom)]);
         // 800 bytes of puts: under target, nothing to do.
-        upper.stats = FileStats {
-            entries: 40,
-            deletions: 0,
-            raw_key_bytes: 800,
-            raw_value_bytes: 6_400,
-        };
+        upper.stats = FileStats::new(40, 0, 800, 6_400);
         let puts = with_files(&base, vec![(5, upper.clone())]);
         assert!(pick_compaction(&puts, &opts(), &HashSet::new()).is_none());
         // The same 800 bytes as 40 tombstones weigh 800 + 40 · avg · 2: over target.
-        upper.stats = FileStats {
-            entries: 40,
-            deletions: 40,
-            raw_key_bytes: 800,
-            raw_value_bytes: 0,
-        };
+        upper.stats = FileStats::new(40, 40, 800, 0);
         let dels = with_files(&base, vec![(5, upper)]);
         assert!(dels.compensated_size(&dels.files(5)[0]) > 900);
         let scores = level_scores(&dels, &opts(), &HashSet::new());
@@ -478,27 +463,12 @@ mod tests {
     fn within_a_level_tombstones_go_down_first() {
         use crate::version::FileStats;
         let mut bottom = meta(20, 0, 1_000, 90_000);
-        bottom.stats = FileStats {
-            entries: 1_000,
-            deletions: 0,
-            raw_key_bytes: 20_000,
-            raw_value_bytes: 160_000,
-        };
+        bottom.stats = FileStats::new(1_000, 0, 20_000, 160_000);
         // Two L5 files of equal size over equal overlap; the second is all tombstones.
         let mut puts = meta(10, 0, 100, 5_000);
-        puts.stats = FileStats {
-            entries: 50,
-            deletions: 0,
-            raw_key_bytes: 1_000,
-            raw_value_bytes: 8_000,
-        };
+        puts.stats = FileStats::new(50, 0, 1_000, 8_000);
         let mut dels = meta(11, 200, 300, 5_000);
-        dels.stats = FileStats {
-            entries: 50,
-            deletions: 50,
-            raw_key_bytes: 1_000,
-            raw_value_bytes: 0,
-        };
+        dels.stats = FileStats::new(50, 50, 1_000, 0);
         let v = with_files(&Version::default(), vec![(6, bottom), (5, puts), (5, dels)]);
         let task = pick_compaction(&v, &opts(), &HashSet::new()).unwrap();
         assert_eq!(task.level, 5);

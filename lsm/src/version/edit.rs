@@ -41,6 +41,23 @@ pub struct FileStats {
     pub raw_value_bytes: u64,
 }
 
+impl FileStats {
+    /// Statistics from their four counts.
+    pub const fn new(
+        entries: u64,
+        deletions: u64,
+        raw_key_bytes: u64,
+        raw_value_bytes: u64,
+    ) -> Self {
+        FileStats {
+            entries,
+            deletions,
+            raw_key_bytes,
+            raw_value_bytes,
+        }
+    }
+}
+
 /// A table file as the manifest records it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FileMeta {

@@ -249,20 +249,10 @@ mod tests {
     fn compensation_uses_the_average_over_the_whole_version() {
         let mut puts = meta(1, "a", "f", 1);
         puts.size = 1_250;
-        puts.stats = crate::version::FileStats {
-            entries: 10,
-            deletions: 0,
-            raw_key_bytes: 500,
-            raw_value_bytes: 2_000,
-        };
+        puts.stats = crate::version::FileStats::new(10, 0, 500, 2_000);
         let mut dels = meta(2, "a", "f", 2);
         dels.size = 100;
-        dels.stats = crate::version::FileStats {
-            entries: 10,
-            deletions: 10,
-            raw_key_bytes: 500,
-            raw_value_bytes: 0,
-        };
+        dels.stats = crate::version::FileStats::new(10, 10, 500, 0);
         let only_dels = Version::default()
             .apply(&add(vec![(0, dels.clone())]))
             .unwrap();
