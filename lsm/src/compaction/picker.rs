@@ -5,11 +5,14 @@
 //!
 //! Policy (leveled, with RocksDB's "dynamic level bytes"):
 //! - L0's score is its number of files (not already being compacted) over the trigger.
-//! - Level targets are derived from the bottom up: the last level's target is its actual size
-//!   (at least the base size), each level above is ten times smaller, up to the first level
-//!   whose target fits within the base size: that is the *base level*, where L0 compacts to,
-//!   and the levels between L0 and it stay empty. This keeps about 90% of the data in the last level whatever its size, so
-//!   space amplification stays near 1.1.
+//! - Level targets are derived from the bottom up: the largest level's size (at least the base
+//!   size) is the last level's target, each level above is ten times smaller, up to the first
+//!   level whose target fits within the base size: that is the *base level*, where L0
+//!   compacts to, and the levels between L0 and it stay empty. No target is below the base
+//!   size (see [`level_targets`]). Once the data is much larger than the base size this keeps
+//!   about 90% of it in the last level, so space amplification stays near 1.1; below that the
+//!   floor trades some space (at most the base size above the last level) for fewer rewrites
+//!   of the last level.
 //! - A level's score is its bytes over its target, lowered while data waits above it (see
 //!   [`level_scores`]); the highest score ≥ 1 is compacted. Bytes here are *compensated*
 //!   ([`Version::compensated_size`]): a table that is mostly tombstones weighs as much as the
@@ -102,17 +105,29 @@ pub struct LevelTargets {
     pub bytes: [u64; NUM_LEVELS],
 }
 
-/// Computes the dynamic level targets.
+/// Computes the dynamic level targets (RocksDB's `CalculateBaseBytes` for dynamic level
+/// bytes, including its floor).
 pub fn level_targets(version: &Version, options: &CompactionOptions) -> LevelTargets {
     let last = NUM_LEVELS - 1;
+    // The base size, or L0's bytes when L0 has grown past it.
+    let base_max = options.base_level_bytes.max(version.level_bytes(0));
+    // The largest level sets the shape: the last one may be briefly smaller than the one above.
+    let largest = (1..=last)
+        .map(|l| version.level_bytes(l))
+        .max()
+        .unwrap_or(0);
     let mut bytes = [0u64; NUM_LEVELS];
-    let mut target = version.level_bytes(last).max(options.base_level_bytes);
+    let mut target = largest.max(base_max);
     let mut base_level = last;
     for level in (1..=last).rev() {
-        bytes[level] = target;
+        // No target under `base_max`: a level above the bottom may hold up to the base size
+        // however small the bottom is. Without the floor a bottom level just over the base
+        // size gives the level above a target a tenth of it, and every few flushes' worth
+        // of data would be merged into the whole bottom level (an hourglass-shaped tree).
+        bytes[level] = target.max(base_max);
         base_level = level;
         // The first level (from the bottom) whose target fits the base size is the base.
-        if target <= options.base_level_bytes {
+        if target <= base_max {
             break;
         }
         target /= options.multiplier.max(2);
@@ -343,12 +358,30 @@ mod tests {
         assert_eq!(t.bytes[6], 50_000);
         assert_eq!(t.bytes[5], 5_000);
         assert_eq!(
-            t.bytes[4], 500,
-            "the base level may sit below the base size"
+            t.bytes[4], 1_000,
+            "a tenth of L5 is 500, but no target is under the base size"
         );
         assert_eq!(t.base_level, 4);
         assert_eq!(t.bytes[3], 0);
         assert_eq!(level_targets(&Version::default(), &opts()).base_level, 6);
+        // Just over the base size, the level above may hold the base size, not a tenth.
+        let v = with_files(&Version::default(), vec![(6, meta(1, 0, 10, 1_500))]);
+        let t = level_targets(&v, &opts());
+        assert_eq!((t.base_level, t.bytes[6], t.bytes[5]), (5, 1_500, 1_000));
+        // The largest level sets the shape, and a big L0 raises the floor.
+        let v = with_files(&v, vec![(5, meta(2, 0, 10, 30_000))]);
+        let t = level_targets(&v, &opts());
+        assert_eq!(
+            (t.base_level, t.bytes[6], t.bytes[5], t.bytes[4]),
+            (4, 30_000, 3_000, 1_000)
+        );
+        let v = with_files(&v, vec![(0, meta(3, 0, 10, 4_000))]);
+        let t = level_targets(&v, &opts());
+        assert_eq!(
+            (t.base_level, t.bytes[5], t.bytes[4]),
+            (5, 4_000, 0),
+            "a tenth of L6 fits under the raised floor: L5 is the base level"
+        );
     }
 
     #[test]
@@ -408,16 +441,17 @@ mod tests {
 
     #[test]
     fn a_level_over_target_waits_while_more_data_waits_above_it() {
-        // L6 9_000 → L5 is the base level with target 900; L5 holds 1_500 (over target).
+        // L6 9_000 → L5 is the base level, its target raised to L0's 5_000 bytes; L5 holds
+        // 6_000 (over target).
         let mut files: Vec<(u32, FileMeta)> =
-            (1..=4).map(|n| (0, meta(n, 0, 100, 1_000))).collect();
-        files.push((5, meta(10, 0, 100, 1_500)));
+            (1..=5).map(|n| (0, meta(n, 0, 100, 1_000))).collect();
+        files.push((5, meta(10, 0, 100, 6_000)));
         files.push((6, meta(11, 0, 100, 9_000)));
         let v = with_files(&Version::default(), files);
         let scores = level_scores(&v, &opts(), &HashSet::new());
         assert!(
             scores[0] > scores[5],
-            "L0's 4_000 bytes go down before L5 moves on: {scores:?}"
+            "L0's 5_000 bytes go down before L5 moves on: {scores:?}"
         );
         assert!(scores[5] >= 1.0, "L5 stays eligible: {scores:?}");
         let task = pick_compaction(&v, &opts(), &HashSet::new()).unwrap();
@@ -425,7 +459,7 @@ mod tests {
         // With L0 gone, nothing is waiting: L5 moves down.
         let drained = v
             .apply(&VersionEdit {
-                deleted_files: (1..=4).map(|n| (0, n)).collect(),
+                deleted_files: (1..=5).map(|n| (0, n)).collect(),
                 ..VersionEdit::default()
             })
             .unwrap();
@@ -436,7 +470,8 @@ mod tests {
     #[test]
     fn tombstones_weigh_what_they_delete() {
         use crate::version::FileStats;
-        // L6 holds 9_000 bytes of puts (target of L5: 900); L5 holds 800 bytes, under target.
+        // L6 holds 9_000 bytes of puts (target of L5: the base size, 1_000); L5 holds 800
+        // bytes, under target.
         let mut bottom = meta(11, 0, 100, 9_000);
         bottom.stats = FileStats::new(100, 0, 2_000, 16_000);
         let mut upper = meta(10, 0, 100, 800);
@@ -448,7 +483,8 @@ mod tests {
         // The same 800 bytes as 40 tombstones weigh 800 + 40 · avg · 2: over target.
         upper.stats = FileStats::new(40, 40, 800, 0);
         let dels = with_files(&base, vec![(5, upper)]);
-        assert!(dels.compensated_size(&dels.files(5)[0]) > 900);
+        let target = level_targets(&dels, &opts()).bytes[5];
+        assert!(dels.compensated_size(&dels.files(5)[0]) > target);
         let scores = level_scores(&dels, &opts(), &HashSet::new());
         assert!(scores[5] >= 1.0, "{scores:?}");
         let task = pick_compaction(&dels, &opts(), &HashSet::new()).unwrap();
