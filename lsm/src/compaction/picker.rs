@@ -17,6 +17,9 @@
 //!   [`level_scores`]); the highest score ≥ 1 is compacted. Bytes here are *compensated*
 //!   ([`Version::compensated_size`]): a table that is mostly tombstones weighs as much as the
 //!   data it deletes, so deletions move down to what they delete and the space is reclaimed.
+//! - With no level due, a table of which at least half the entries are deletions is compacted
+//!   one level down (lowest priority; see `pick_deletion_dense`), so deletions reach the data
+//!   they delete and the space comes back once compactions settle.
 //! - Within a level the file whose overlap with the next level is smallest relative to its own
 //!   compensated size is chosen (least bytes rewritten per byte moved down); a file with no
 //!   overlap is moved by a manifest edit alone (a *trivial move*).
@@ -252,8 +255,31 @@ pub fn pick_compaction(
             } else {
                 level + 1
             };
-            plan(version, level, output, busy, scores[level])
+            plan(version, level, output, busy, scores[level], &|_| true)
         })
+        .or_else(|| pick_deletion_dense(version, busy))
+}
+
+/// True if at least half of `file`'s entries are deletions (RocksDB's
+/// `CompactOnDeletionCollector` with ratio 0.5 marks such files for compaction).
+fn is_deletion_dense(file: &FileMeta) -> bool {
+    let s = &file.stats;
+    s.deletions > 0 && s.deletions.saturating_mul(2) >= s.entries
+}
+
+/// With no level due, a table of mostly deletions above the last level is compacted one
+/// level down, the shallowest first. Compensated sizes alone leave such tables where they are
+/// while their level is under its target (a level's target is at least the base size, so up
+/// to that much can sit above the data it deletes); moving them down lets the tombstones meet
+/// that data, and both go once they reach the last level. Each such compaction moves the
+/// deletions one level closer to the bottom, where they are dropped, so this terminates.
+fn pick_deletion_dense(version: &Version, busy: &HashSet<u64>) -> Option<CompactionTask> {
+    (1..NUM_LEVELS - 1).find_map(|level| {
+        if !version.files(level).iter().any(|f| is_deletion_dense(f)) {
+            return None;
+        }
+        plan(version, level, level + 1, busy, 0.0, &is_deletion_dense)
+    })
 }
 
 fn user_range(files: &[Arc<FileMeta>]) -> Option<(Vec<u8>, Vec<u8>)> {
@@ -262,12 +288,15 @@ fn user_range(files: &[Arc<FileMeta>]) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((lo.to_vec(), hi.to_vec()))
 }
 
+/// Plans a compaction of `level` into `output`: all of L0, or the `eligible` file of a deeper
+/// level that rewrites the fewest bytes below per byte of its own.
 fn plan(
     version: &Version,
     level: usize,
     output: usize,
     busy: &HashSet<u64>,
     score: f64,
+    eligible: &dyn Fn(&FileMeta) -> bool,
 ) -> Option<CompactionTask> {
     let inputs: Vec<Arc<FileMeta>> = if level == 0 {
         // L0 files overlap each other: take them all, or none if one is busy, so that an
@@ -281,7 +310,7 @@ fn plan(
         let candidate = version
             .files(level)
             .iter()
-            .filter(|f| !busy.contains(&f.number))
+            .filter(|f| !busy.contains(&f.number) && eligible(f))
             .filter_map(|f| {
                 let (lo, hi) = (cf_user_key(&f.smallest), cf_user_key(&f.largest));
                 let next = version.overlapping(output, Some(lo), Some(hi));
@@ -493,6 +522,51 @@ mod tests {
         // Targets and the stall estimate stay on real bytes.
         assert_eq!(level_targets(&dels, &opts()), level_targets(&puts, &opts()));
         assert_eq!(pending_compaction_bytes(&dels, &opts()), 0);
+    }
+
+    #[test]
+    fn deletion_dense_tables_move_down_once_nothing_else_is_due() {
+        use crate::version::FileStats;
+        let mut bottom = meta(20, 0, 1_000, 90_000);
+        bottom.stats = FileStats::new(1_000, 0, 20_000, 160_000);
+        // L4 and L5 are under their targets; one table in each is mostly deletions, so
+        // light that compensation cannot lift its level over the target.
+        let mut l4 = meta(10, 0, 10, 50);
+        l4.stats = FileStats::new(10, 6, 200, 400);
+        let mut l5_puts = meta(11, 0, 100, 100);
+        l5_puts.stats = FileStats::new(10, 0, 200, 1_600);
+        let mut l5_dels = meta(12, 200, 300, 100);
+        l5_dels.stats = FileStats::new(10, 5, 200, 800);
+        let v = with_files(
+            &Version::default(),
+            vec![(6, bottom), (4, l4), (5, l5_puts), (5, l5_dels)],
+        );
+        let scores = level_scores(&v, &opts(), &HashSet::new());
+        assert!(scores.iter().all(|s| *s < 1.0), "{scores:?}");
+        // The shallowest first: L4's table into L5, with the L5 table it overlaps.
+        let task = pick_compaction(&v, &opts(), &HashSet::new()).unwrap();
+        assert_eq!((task.level, task.output_level), (4, 5));
+        assert_eq!(task.overlapping[0].number, 11);
+        // Then L5's: only the deletion-dense table, never the other one.
+        let v = v
+            .apply(&VersionEdit {
+                deleted_files: vec![(4, 10)],
+                ..VersionEdit::default()
+            })
+            .unwrap();
+        let task = pick_compaction(&v, &opts(), &HashSet::new()).unwrap();
+        assert_eq!((task.level, task.output_level), (5, 6));
+        assert_eq!(task.inputs[0].number, 12);
+        let busy: HashSet<u64> = [12].into();
+        assert!(pick_compaction(&v, &opts(), &busy).is_none());
+        // Tables of the last level are never picked: the deletions are dropped there.
+        let v = v
+            .apply(&VersionEdit {
+                deleted_files: vec![(5, 12)],
+                ..VersionEdit::default()
+            })
+            .unwrap();
+        assert!(pick_compaction(&v, &opts(), &HashSet::new()).is_none());
     }
 
     #[test]
