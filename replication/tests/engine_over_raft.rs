@@ -29,18 +29,33 @@ async fn raw_api_over_raft_engine() {
 
     let mut tasks = Vec::new();
     for t in 0..8u32 {
-        let raw = raw.clone();
+        let (mut raw, kvs) = (raw.clone(), kvs.to_vec());
         tasks.push(tokio::spawn(async move {
             for i in 0..25u32 {
-                raw.put(format!("t{t}-{i:02}").into_bytes(), b"v".to_vec(), 0)
-                    .await
-                    .unwrap();
+                let key = format!("t{t}-{i:02}").into_bytes();
+                // Leadership may move while the group settles (a node that saw itself
+                // leader of an old term can be found first): a NotLeader answer is retried
+                // on the leader found again, as a client would.
+                let mut tries = 0;
+                while let Err(e) = raw.put(key.clone(), b"v".to_vec(), 0).await {
+                    assert!(is_not_leader(&e) && tries < 20, "{e:?}");
+                    tries += 1;
+                    let leader = wait_leader(&kvs, 1).await;
+                    let epoch = kvs[leader].meta().get(1).unwrap().region.epoch;
+                    raw = Arc::new(RawStorage::new(
+                        kvs[leader].region(1, epoch),
+                        ApiVersion::V1,
+                    ));
+                }
             }
         }));
     }
     for t in tasks {
         t.await.unwrap();
     }
+    let leader = wait_leader(kvs, 1).await;
+    let info = kvs[leader].meta().get(1).unwrap();
+    let raw = RawStorage::new(kvs[leader].region(1, info.region.epoch), ApiVersion::V1);
     assert_eq!(raw.get(b"t7-24").await.unwrap(), Some(b"v".to_vec()));
 
     // A follower refuses, naming the leader.
@@ -74,6 +89,11 @@ async fn raw_api_over_raft_engine() {
         }
         assert_eq!(seen, 200);
     }
+}
+
+fn is_not_leader(e: &txn::Error) -> bool {
+    matches!(e, txn::Error::Engine(e)
+        if matches!(e.downcast_ref::<replication::Error>(), Some(replication::Error::NotLeader { .. })))
 }
 
 fn local_get(kv: &RaftKv, key: &str) -> bool {
