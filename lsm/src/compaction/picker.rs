@@ -160,21 +160,18 @@ pub fn level_scores(
     busy: &HashSet<u64>,
 ) -> [f64; NUM_LEVELS] {
     let targets = level_targets(version, options);
-    // Weighed by compensated size: a level of tombstones stands for the data they delete.
-    let idle_bytes = |level: usize| -> u64 {
+    // Files not already being compacted.
+    let idle = |level: usize| {
         version
             .files(level)
             .iter()
             .filter(|f| !busy.contains(&f.number))
-            .map(|f| version.compensated_size(f))
-            .sum()
     };
+    // Weighed by compensated size: a level of tombstones stands for the data they delete.
+    let idle_bytes =
+        |level: usize| -> u64 { idle(level).map(|f| version.compensated_size(f)).sum() };
     let mut scores = [0.0; NUM_LEVELS];
-    let idle_l0 = version
-        .files(0)
-        .iter()
-        .filter(|f| !busy.contains(&f.number))
-        .count();
+    let idle_l0 = idle(0).count();
     let l0_bytes = idle_bytes(0);
     let mut l0 = idle_l0 as f64 / options.l0_trigger.max(1) as f64;
     let base_target = targets.bytes[targets.base_level];
@@ -185,12 +182,7 @@ pub fn level_scores(
     scores[0] = scale(l0);
     // Bytes waiting above the level being scored (L0's not yet being compacted), real bytes:
     // what will arrive, not what it weighs.
-    let mut incoming: f64 = version
-        .files(0)
-        .iter()
-        .filter(|f| !busy.contains(&f.number))
-        .map(|f| f.size as f64)
-        .sum();
+    let mut incoming: f64 = idle(0).map(|f| f.size as f64).sum();
     // The last level's target is its own size: it never needs compacting into a level below.
     for (level, score) in scores.iter_mut().enumerate().take(NUM_LEVELS - 1).skip(1) {
         let idle = idle_bytes(level);
@@ -260,13 +252,6 @@ pub fn pick_compaction(
         .or_else(|| pick_deletion_dense(version, busy))
 }
 
-/// True if at least half of `file`'s entries are deletions (RocksDB's
-/// `CompactOnDeletionCollector` with ratio 0.5 marks such files for compaction).
-fn is_deletion_dense(file: &FileMeta) -> bool {
-    let s = &file.stats;
-    s.deletions > 0 && s.deletions.saturating_mul(2) >= s.entries
-}
-
 /// With no level due, a table of mostly deletions above the last level is compacted one
 /// level down, the shallowest first. Compensated sizes alone leave such tables where they are
 /// while their level is under its target (a level's target is at least the base size, so up
@@ -274,11 +259,11 @@ fn is_deletion_dense(file: &FileMeta) -> bool {
 /// that data, and both go once they reach the last level. Each such compaction moves the
 /// deletions one level closer to the bottom, where they are dropped, so this terminates.
 fn pick_deletion_dense(version: &Version, busy: &HashSet<u64>) -> Option<CompactionTask> {
+    // RocksDB's `CompactOnDeletionCollector` with ratio 0.5 marks such files likewise.
     (1..NUM_LEVELS - 1).find_map(|level| {
-        if !version.files(level).iter().any(|f| is_deletion_dense(f)) {
-            return None;
-        }
-        plan(version, level, level + 1, busy, 0.0, &is_deletion_dense)
+        plan(version, level, level + 1, busy, 0.0, &|f| {
+            f.stats.is_deletion_dense()
+        })
     })
 }
 

@@ -20,7 +20,7 @@ const DELETION_WEIGHT: u64 = 2;
 pub(crate) fn average_value_size<'a>(files: impl Iterator<Item = &'a FileMeta>) -> u64 {
     let (mut puts, mut raw_keys, mut raw_values, mut file_bytes) = (0u128, 0u128, 0u128, 0u128);
     for f in files.filter(|f| f.stats.entries > 0) {
-        puts += u128::from(f.stats.entries - f.stats.deletions.min(f.stats.entries));
+        puts += u128::from(f.stats.entries.saturating_sub(f.stats.deletions));
         raw_keys += u128::from(f.stats.raw_key_bytes);
         raw_values += u128::from(f.stats.raw_value_bytes);
         file_bytes += u128::from(f.size);
@@ -35,11 +35,10 @@ pub(crate) fn average_value_size<'a>(files: impl Iterator<Item = &'a FileMeta>) 
 /// `file`'s weight in compaction priority, given the version's [`average_value_size`].
 pub(crate) fn compensated_size(file: &FileMeta, average_value_size: u64) -> u64 {
     let s = &file.stats;
-    let doubled = s.deletions.saturating_mul(2);
-    if s.entries == 0 || doubled < s.entries {
+    if !s.is_deletion_dense() {
         return file.size;
     }
-    let extra = (doubled - s.entries)
+    let extra = (s.deletions.saturating_mul(2) - s.entries)
         .saturating_mul(average_value_size)
         .saturating_mul(DELETION_WEIGHT);
     file.size.saturating_add(extra)
@@ -58,12 +57,7 @@ mod tests {
             largest: vec![],
             smallest_seq: 0,
             largest_seq: 0,
-            stats: FileStats {
-                entries,
-                deletions,
-                raw_key_bytes: keys,
-                raw_value_bytes: values,
-            },
+            stats: FileStats::new(entries, deletions, keys, values),
         }
     }
 

@@ -56,6 +56,12 @@ impl FileStats {
             raw_value_bytes,
         }
     }
+
+    /// True if at least half the entries are deletions (false when unknown): such a table
+    /// is weighed extra in compaction priority and moved down when nothing else is due.
+    pub fn is_deletion_dense(&self) -> bool {
+        self.deletions > 0 && self.deletions.saturating_mul(2) >= self.entries
+    }
 }
 
 /// A table file as the manifest records it.
