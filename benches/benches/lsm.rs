@@ -279,7 +279,7 @@ fn bench_compaction_throughput(c: &mut Criterion) {
         .sampling_mode(SamplingMode::Flat)
         .sample_size(10)
         .measurement_time(Duration::from_secs(6));
-    for compression in [Compression::None, Compression::ZSTD] {
+    for compression in [Compression::None, Compression::Lz4, Compression::ZSTD] {
         let name = compression.name();
         let template = DbTemplate::build(compression);
         // A first compaction gives the bytes every one of them reads (the data is the same).

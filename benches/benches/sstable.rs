@@ -161,7 +161,7 @@ fn bench_table_build(c: &mut Criterion) {
         .sampling_mode(SamplingMode::Flat)
         .sample_size(10)
         .throughput(Throughput::Bytes(RAW_BYTES));
-    for compression in [Compression::None, Compression::ZSTD] {
+    for compression in [Compression::None, Compression::Lz4, Compression::ZSTD] {
         group.bench_function(compression.name(), |b| {
             b.iter_batched(
                 // Unlinking the previous table is not part of building one.
@@ -256,7 +256,7 @@ fn bench_full_scan(c: &mut Criterion) {
         .sampling_mode(SamplingMode::Flat)
         .sample_size(10)
         .throughput(Throughput::Bytes(RAW_BYTES));
-    for compression in [Compression::None, Compression::ZSTD] {
+    for compression in [Compression::None, Compression::Lz4, Compression::ZSTD] {
         // No block cache: every block is read, verified and decoded on every pass.
         let fixture = fixture(compression, &ReadOptions::default());
         group.bench_function(compression.name(), |b| {

@@ -101,8 +101,13 @@ pub fn run(args: EngineArgs) -> Result<()> {
         args.seed
     ));
     say(&format!("Benchmarks: {}", args.benchmarks));
+    let engines = args.engines();
+    let names: Vec<String> = engines.iter().map(|k| k.to_string()).collect();
+    say(&format!(
+        "Engines:    {} (run in this order)",
+        names.join(", ")
+    ));
 
-    let engines = args.engine.engines();
     let mut reports = Vec::new();
     for kind in engines.iter().copied() {
         say(&format!("== {kind}"));

@@ -52,6 +52,12 @@ pub struct EngineArgs {
     /// Engine to run, or `all` for each in turn with a comparison table at the end.
     #[arg(long, value_enum, default_value = "strata")]
     pub engine: EngineChoice,
+    /// With `--engine all`: the order the engines run in (comma-separated; default strata,
+    /// rocksdb, fjall). On a shared machine the load can drift during a run: repeating it in
+    /// another order shows whether a ratio comes from the engines or from their turns.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    #[serde(default)]
+    pub order: Vec<EngineKind>,
     /// Workloads to run, in order (comma-separated).
     #[arg(long, default_value = DEFAULT_BENCHMARKS)]
     pub benchmarks: String,
@@ -95,8 +101,9 @@ pub struct EngineArgs {
     /// Bloom filter bits per key.
     #[arg(long, default_value_t = 10)]
     pub bloom_bits: u32,
-    /// Block compression.
-    #[arg(long, value_enum, default_value = "zstd")]
+    /// Block compression. lz4 by default: fjall has no zstd, so only lz4 (or none) compares
+    /// all three engines with one codec.
+    #[arg(long, value_enum, default_value = "lz4")]
     pub compression: Compression,
     /// Background threads for flushes and compactions.
     #[arg(long, default_value_t = 2)]
@@ -123,6 +130,22 @@ pub struct EngineArgs {
 }
 
 impl EngineArgs {
+    /// The engines to run, in order: `--order`'s (those this build has, each once, then any
+    /// it left out) under `--engine all`, else the one chosen.
+    pub fn engines(&self) -> Vec<EngineKind> {
+        let chosen = self.engine.engines();
+        if self.engine != EngineChoice::All {
+            return chosen;
+        }
+        let mut ordered: Vec<EngineKind> = Vec::new();
+        for kind in self.order.iter().chain(&chosen) {
+            if chosen.contains(kind) && !ordered.contains(kind) {
+                ordered.push(*kind);
+            }
+        }
+        ordered
+    }
+
     /// The settings every engine is opened with.
     pub fn engine_config(&self) -> EngineConfig {
         EngineConfig {
@@ -139,5 +162,54 @@ impl EngineArgs {
     /// Operations of the read workloads.
     pub fn reads(&self) -> u64 {
         self.reads.unwrap_or(self.num)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: EngineArgs,
+    }
+
+    fn engines(flags: &[&str]) -> Vec<EngineKind> {
+        let argv = std::iter::once("strata-bench").chain(flags.iter().copied());
+        Cli::parse_from(argv).args.engines()
+    }
+
+    #[test]
+    fn order_applies_to_all_and_keeps_every_engine_once() {
+        let available = EngineKind::available();
+        assert_eq!(engines(&["--engine", "all"]), available);
+        let reversed: Vec<EngineKind> = available.iter().rev().copied().collect();
+        assert_eq!(
+            engines(&["--engine", "all", "--order", "fjall,rocksdb,strata"]),
+            reversed
+        );
+        // Engines left out of --order run after it, duplicates run once.
+        let fjall_first = engines(&["--engine", "all", "--order", "fjall,fjall"]);
+        assert_eq!(fjall_first.first(), Some(&EngineKind::Fjall));
+        assert_eq!(fjall_first.len(), available.len());
+    }
+
+    #[test]
+    fn order_is_ignored_for_a_single_engine() {
+        assert_eq!(
+            engines(&["--engine", "strata", "--order", "fjall"]),
+            vec![EngineKind::Strata]
+        );
+    }
+
+    #[test]
+    fn args_round_trip_through_the_child_file() {
+        let cli = Cli::parse_from(["strata-bench", "--engine", "all", "--order", "fjall"]);
+        let json = serde_json::to_vec(&cli.args).expect("serialize");
+        let back: EngineArgs = serde_json::from_slice(&json).expect("deserialize");
+        assert_eq!(back.order, vec![EngineKind::Fjall]);
     }
 }

@@ -18,6 +18,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("one", 1, 4096, Compression::None, 10, 16),
         ("small_none", 20, 128, Compression::None, 10, 4),
         ("small_zstd", 20, 256, Compression::ZSTD, 10, 4),
+        ("small_lz4", 20, 256, Compression::Lz4, 10, 4),
         ("no_filter", 30, 100, Compression::None, 0, 2),
         ("zstd_multi", 60, 512, Compression::ZSTD, 6, 16),
         ("restart1", 12, 64, Compression::None, 10, 1),

@@ -14,15 +14,14 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::block_builder::BlockBuilder;
-use crate::coding::put_varint32;
+use crate::codec::BlockCompressor;
 use crate::error::{Error, Result};
 use crate::file::SyncWrite;
 use crate::filter::{build_filter, filter_hash};
 use crate::format::{
-    trailer, BlockHandle, Footer, BLOCK_TRAILER_SIZE, BLOCK_TYPE_NONE, BLOCK_TYPE_ZSTD,
-    FORMAT_VERSION,
+    trailer, BlockHandle, Footer, BLOCK_TRAILER_SIZE, BLOCK_TYPE_NONE, FORMAT_VERSION,
 };
-use crate::options::{Compression, TableOptions};
+use crate::options::TableOptions;
 use crate::properties::TableProperties;
 
 /// Largest key a table accepts.
@@ -49,7 +48,7 @@ pub struct TableBuilder<W: SyncWrite> {
     scratch: Vec<u8>,
     /// Reused output buffer for compressed blocks.
     compressed: Vec<u8>,
-    compressor: Option<zstd::bulk::Compressor<'static>>,
+    compressor: Option<BlockCompressor>,
     props: TableProperties,
     poisoned: bool,
 }
@@ -89,13 +88,7 @@ impl<W: SyncWrite> TableBuilder<W> {
                 options.block_size
             )));
         }
-        let compressor = match options.compression {
-            Compression::None => None,
-            Compression::Zstd { level } => Some(
-                zstd::bulk::Compressor::new(level)
-                    .map_err(|e| Error::InvalidArgument(format!("zstd level {level}: {e}")))?,
-            ),
-        };
+        let compressor = BlockCompressor::new(options.compression)?;
         let props = TableProperties {
             format_version: FORMAT_VERSION,
             compression: options.compression.name().to_owned(),
@@ -277,25 +270,17 @@ impl<W: SyncWrite> TableBuilder<W> {
 
     /// Compresses a data block when that saves at least an eighth, and writes it.
     fn write_data_block(&mut self, raw: &[u8]) -> Result<BlockHandle> {
-        if let Some(compressor) = self.compressor.as_mut() {
-            let mut body = std::mem::take(&mut self.compressed);
-            body.clear();
-            put_varint32(&mut body, raw.len() as u32);
-            let header = body.len();
-            body.resize(header + zstd::zstd_safe::compress_bound(raw.len()), 0);
-            let compressed = compressor.compress_to_buffer(raw, &mut body[header..]);
-            let result = match compressed {
-                Ok(n) if header + n < raw.len() - raw.len() / 8 => {
-                    body.truncate(header + n);
-                    self.write_raw(&body, BLOCK_TYPE_ZSTD)
-                }
-                // Incompressible (or zstd refused): store the block as it is.
-                _ => self.write_raw(raw, BLOCK_TYPE_NONE),
-            };
-            self.compressed = body;
-            return result;
-        }
-        self.write_raw(raw, BLOCK_TYPE_NONE)
+        let Some(compressor) = self.compressor.as_mut() else {
+            return self.write_raw(raw, BLOCK_TYPE_NONE);
+        };
+        let mut body = std::mem::take(&mut self.compressed);
+        let result = match compressor.compress(raw, &mut body) {
+            Some(kind) => self.write_raw(&body, kind),
+            // Incompressible (or the codec refused): store the block as it is.
+            None => self.write_raw(raw, BLOCK_TYPE_NONE),
+        };
+        self.compressed = body;
+        result
     }
 
     fn write_raw(&mut self, body: &[u8], kind: u8) -> Result<BlockHandle> {
@@ -321,6 +306,7 @@ impl<W: SyncWrite> TableBuilder<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::options::Compression;
     use std::io;
 
     #[test]

@@ -6,7 +6,7 @@
 
 use bytes::Bytes;
 
-use crate::coding::{get_fixed32, get_fixed64, get_varint32, get_varint64, put_varint64};
+use crate::coding::{get_fixed32, get_fixed64, get_varint64, put_varint64};
 use crate::error::{Error, Result};
 use crate::file::RandomAccessFile;
 
@@ -26,6 +26,8 @@ pub const MAX_BLOCK_SIZE: usize = 512 << 20;
 pub(crate) const BLOCK_TYPE_NONE: u8 = 0;
 /// On-disk compression type byte. DO NOT CHANGE.
 pub(crate) const BLOCK_TYPE_ZSTD: u8 = 1;
+/// On-disk compression type byte. DO NOT CHANGE.
+pub(crate) const BLOCK_TYPE_LZ4: u8 = 2;
 
 /// Where a block lives: its offset in the file and its size without the trailer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -180,40 +182,8 @@ pub(crate) fn read_block(
     }
     match kind {
         BLOCK_TYPE_NONE => Ok(raw.slice(..size)),
-        BLOCK_TYPE_ZSTD => decompress(body).map_err(corrupt),
-        other => Err(corrupt(format!("unknown block compression type {other}"))),
+        other => crate::codec::decompress(other, body).map_err(corrupt),
     }
-}
-
-/// A zstd block is the varint length of its contents followed by one zstd frame.
-fn decompress(body: &[u8]) -> std::result::Result<Bytes, String> {
-    let (len, n) = get_varint32(body).ok_or("bad uncompressed length")?;
-    let len = len as usize;
-    if len > MAX_BLOCK_SIZE {
-        return Err(format!("uncompressed length {len} exceeds the block limit"));
-    }
-    let frame = &body[n..];
-    let out = DECOMPRESSOR.with(|d| {
-        let mut d = d.borrow_mut();
-        match d.as_mut() {
-            Some(d) => d.decompress(frame, len),
-            None => Err(std::io::Error::other("zstd decompressor unavailable")),
-        }
-    });
-    match out {
-        Ok(v) if v.len() == len => Ok(Bytes::from(v)),
-        Ok(v) => Err(format!(
-            "block decompressed to {} bytes, expected {len}",
-            v.len()
-        )),
-        Err(e) => Err(format!("zstd: {e}")),
-    }
-}
-
-thread_local! {
-    // A decompression context is costly to create; reuse one per thread.
-    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
-        std::cell::RefCell::new(zstd::bulk::Decompressor::new().ok());
 }
 
 /// Appends a block's trailer (type byte and crc32 over `body` and the type byte).

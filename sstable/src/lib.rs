@@ -19,6 +19,7 @@ mod block;
 mod block_builder;
 mod builder;
 mod cache;
+mod codec;
 mod coding;
 mod comparator;
 mod dump;

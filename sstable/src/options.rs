@@ -16,6 +16,9 @@ pub enum Compression {
         /// The zstd compression level.
         level: i32,
     },
+    /// Blocks are compressed with lz4: about a third larger than zstd level 1 here, and
+    /// several times faster to decompress.
+    Lz4,
 }
 
 impl Compression {
@@ -27,6 +30,7 @@ impl Compression {
         match self {
             Compression::None => "none",
             Compression::Zstd { .. } => "zstd",
+            Compression::Lz4 => "lz4",
         }
     }
 }
@@ -36,6 +40,7 @@ impl fmt::Display for Compression {
         match self {
             Compression::None => f.write_str("none"),
             Compression::Zstd { level } => write!(f, "zstd (level {level})"),
+            Compression::Lz4 => f.write_str("lz4"),
         }
     }
 }

@@ -117,6 +117,18 @@ fn every_flipped_byte_is_detected_or_harmless_zstd() {
 }
 
 #[test]
+fn every_flipped_byte_is_detected_or_harmless_lz4() {
+    // The sweep only means something if blocks were stored lz4-compressed.
+    let (_, plain) = fixture(Compression::None);
+    let (_, lz4) = fixture(Compression::Lz4);
+    assert!(
+        lz4.len() + 100 < plain.len(),
+        "the lz4 fixture stored (almost) no block compressed"
+    );
+    sweep(Compression::Lz4);
+}
+
+#[test]
 fn truncation_at_every_length_is_an_error() {
     let (model, bytes) = fixture(Compression::ZSTD);
     for len in 0..bytes.len() {

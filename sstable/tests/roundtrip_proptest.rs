@@ -64,7 +64,11 @@ fn config() -> impl Strategy<Value = TableOptions> {
     (
         prop_oneof![Just(64usize), Just(512), Just(4096)],
         1usize..17,
-        prop_oneof![Just(Compression::None), Just(Compression::ZSTD)],
+        prop_oneof![
+            Just(Compression::None),
+            Just(Compression::ZSTD),
+            Just(Compression::Lz4)
+        ],
         prop_oneof![Just(0u32), Just(10)],
     )
         .prop_map(

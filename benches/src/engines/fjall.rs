@@ -46,6 +46,7 @@ impl FjallEngine {
         // fjall's default is uncompressed L0/L1 and a false-positive-rate filter on L0; every
         // level gets the shared setting so the engines compare like for like.
         let (compression, compression_name) = match config.compression {
+            Compression::Lz4 => (CompressionType::Lz4, "lz4"),
             Compression::Zstd => (CompressionType::Lz4, "lz4 (fjall has no zstd)"),
             Compression::None => (CompressionType::None, "none"),
         };

@@ -60,6 +60,7 @@ impl RocksEngine {
                 options.set_compression_options(WINDOW_BITS, ZSTD_LEVEL, 0, 0);
                 DBCompressionType::Zstd
             }
+            Compression::Lz4 => DBCompressionType::Lz4,
             Compression::None => DBCompressionType::None,
         };
         options.set_compression_type(compression);
@@ -91,6 +92,7 @@ impl RocksEngine {
             (
                 "compression".into(),
                 match config.compression {
+                    Compression::Lz4 => "lz4".into(),
                     Compression::Zstd => format!("zstd level {ZSTD_LEVEL}"),
                     Compression::None => "none".into(),
                 },

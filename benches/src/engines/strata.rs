@@ -32,6 +32,7 @@ impl StrataEngine {
         options.table.block_size = config.block_size;
         options.table.bloom_bits_per_key = config.bloom_bits;
         options.table.compression = match config.compression {
+            Compression::Lz4 => sstable::Compression::Lz4,
             Compression::Zstd => sstable::Compression::Zstd { level: 1 },
             Compression::None => sstable::Compression::None,
         };
