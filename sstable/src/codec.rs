@@ -116,6 +116,12 @@ thread_local! {
 mod tests {
     use super::*;
 
+    /// Each codec and the block type it writes.
+    const CODECS: [(Compression, u8); 2] = [
+        (Compression::ZSTD, BLOCK_TYPE_ZSTD),
+        (Compression::Lz4, BLOCK_TYPE_LZ4),
+    ];
+
     /// Pseudo-random bytes, every `zero_every`th run of 16 zeroed (0: none).
     fn bytes(len: usize, seed: u64, zero_every: usize) -> Vec<u8> {
         let mut x = seed | 1;
@@ -140,10 +146,7 @@ mod tests {
 
     #[test]
     fn every_codec_round_trips_and_names_its_block_type() {
-        for (compression, kind) in [
-            (Compression::ZSTD, BLOCK_TYPE_ZSTD),
-            (Compression::Lz4, BLOCK_TYPE_LZ4),
-        ] {
+        for (compression, kind) in CODECS {
             let mut c = BlockCompressor::new(compression).unwrap().unwrap();
             let raw = block(4096, 7);
             let mut out = Vec::new();
@@ -157,7 +160,7 @@ mod tests {
     #[test]
     fn incompressible_blocks_are_left_alone() {
         let raw = bytes(4096, 11, 0);
-        for compression in [Compression::ZSTD, Compression::Lz4] {
+        for (compression, _) in CODECS {
             let mut c = BlockCompressor::new(compression).unwrap().unwrap();
             assert_eq!(c.compress(&raw, &mut Vec::new()), None, "{compression}");
         }
@@ -165,10 +168,7 @@ mod tests {
 
     #[test]
     fn damaged_bodies_are_errors_not_panics() {
-        for (compression, kind) in [
-            (Compression::ZSTD, BLOCK_TYPE_ZSTD),
-            (Compression::Lz4, BLOCK_TYPE_LZ4),
-        ] {
+        for (compression, kind) in CODECS {
             let mut c = BlockCompressor::new(compression).unwrap().unwrap();
             let raw = block(2048, 3);
             let mut good = Vec::new();
