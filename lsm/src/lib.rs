@@ -14,7 +14,13 @@
 //! - `compaction`: the leveled policy (pure) that picks compactions.
 //! - `inspect`: offline dumps (manifest, WAL) for tools.
 //! - `filename`: names of the files in a database directory.
+//! - `malloc`: process set-up of glibc's allocator for binaries running the engine.
 //! - `error`: the crate's error type.
+//!
+//! # Unsafe code
+//! One `unsafe` call: glibc's `mallopt` in [`malloc::pin_mmap_threshold`]. It is sound
+//! because `mallopt` takes two integers and only sets allocator parameters; nothing it is
+//! given points to memory.
 
 mod batch;
 pub mod compaction;
@@ -26,6 +32,7 @@ pub mod fs;
 pub mod inspect;
 pub mod iter;
 pub mod key;
+pub mod malloc;
 mod memtable;
 pub mod range_del;
 pub mod table_cache;

@@ -31,6 +31,9 @@ enum Cmd {
 }
 
 fn main() -> ExitCode {
+    // Every engine's process alike (each runs in a child of this binary): glibc with its
+    // mmap threshold pinned, so what a workload frees goes back to the OS.
+    lsm::malloc::pin_mmap_threshold();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Cmd::Engine(args) => run(*args),

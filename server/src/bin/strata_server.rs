@@ -11,6 +11,8 @@ use server::playground::{Plan, PlaygroundArgs};
 use tokio::signal::unix::{signal, SignalKind};
 
 fn main() -> ExitCode {
+    // Before any thread starts: keeps dropped memtables' memory from staying resident.
+    lsm::malloc::pin_mmap_threshold();
     let args = Args::parse();
     match &args.command {
         Some(Command::Pd(pd)) => return exit(run_pd(pd)),
