@@ -8,8 +8,8 @@
 //! instead, among the small skiplist nodes freed with them, and the heap fragments: freed
 //! memory stays resident. Pinning the threshold keeps large buffers mapped, so a dropped
 //! memtable's bytes go back to the OS. Measured (fillrandom + overwrite + settle, 5M keys, one
-//! engine per process, `MALLOC_TRIM_THRESHOLD_=0`, which pins the threshold the same way):
-//! Strata's peak RSS 248 → 144 MiB; BENCHMARKS.md has the run.
+//! engine per process): Strata's peak RSS 248 → 146 MiB with the threshold pinned; the
+//! commands and the other allocator settings tried are in BENCHMARKS.md.
 
 /// glibc's default mmap threshold, pinned so it no longer rises.
 pub const MMAP_THRESHOLD: usize = 128 << 10;
