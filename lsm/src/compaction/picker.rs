@@ -333,7 +333,7 @@ pub fn is_bottommost(version: &Version, output_level: usize, lo: &[u8], hi: &[u8
 mod tests {
     use super::*;
     use crate::key::{internal_key, ValueKind};
-    use crate::version::VersionEdit;
+    use crate::version::{FileStats, VersionEdit};
 
     fn meta(number: u64, lo: u32, hi: u32, size: u64) -> FileMeta {
         FileMeta {
@@ -345,6 +345,19 @@ mod tests {
             largest_seq: number,
             stats: Default::default(),
         }
+    }
+
+    /// `f` with table statistics (entry, deletion and raw byte counts).
+    fn with_stats(f: FileMeta, stats: FileStats) -> FileMeta {
+        FileMeta { stats, ..f }
+    }
+
+    /// An L6 table of 1,000 puts over keys 0..=1000, large enough that L5 stays under target.
+    fn bottom_of_puts() -> FileMeta {
+        with_stats(
+            meta(20, 0, 1_000, 90_000),
+            FileStats::new(1_000, 0, 20_000, 160_000),
+        )
     }
 
     /// `v` with `files` added (level, meta).
@@ -483,11 +496,12 @@ mod tests {
 
     #[test]
     fn tombstones_weigh_what_they_delete() {
-        use crate::version::FileStats;
         // L6 holds 9_000 bytes of puts (target of L5: the base size, 1_000); L5 holds 800
         // bytes, under target.
-        let mut bottom = meta(11, 0, 100, 9_000);
-        bottom.stats = FileStats::new(100, 0, 2_000, 16_000);
+        let bottom = with_stats(
+            meta(11, 0, 100, 9_000),
+            FileStats::new(100, 0, 2_000, 16_000),
+        );
         let mut upper = meta(10, 0, 100, 800);
         let base = with_files(&Version::default(), vec![(6, bottom)]);
         // 800 bytes of puts: under target, nothing to do.
@@ -511,20 +525,14 @@ mod tests {
 
     #[test]
     fn deletion_dense_tables_move_down_once_nothing_else_is_due() {
-        use crate::version::FileStats;
-        let mut bottom = meta(20, 0, 1_000, 90_000);
-        bottom.stats = FileStats::new(1_000, 0, 20_000, 160_000);
         // L4 and L5 are under their targets; one table in each is mostly deletions, so
         // light that compensation cannot lift its level over the target.
-        let mut l4 = meta(10, 0, 10, 50);
-        l4.stats = FileStats::new(10, 6, 200, 400);
-        let mut l5_puts = meta(11, 0, 100, 100);
-        l5_puts.stats = FileStats::new(10, 0, 200, 1_600);
-        let mut l5_dels = meta(12, 200, 300, 100);
-        l5_dels.stats = FileStats::new(10, 5, 200, 800);
+        let l4 = with_stats(meta(10, 0, 10, 50), FileStats::new(10, 6, 200, 400));
+        let l5_puts = with_stats(meta(11, 0, 100, 100), FileStats::new(10, 0, 200, 1_600));
+        let l5_dels = with_stats(meta(12, 200, 300, 100), FileStats::new(10, 5, 200, 800));
         let v = with_files(
             &Version::default(),
-            vec![(6, bottom), (4, l4), (5, l5_puts), (5, l5_dels)],
+            vec![(6, bottom_of_puts()), (4, l4), (5, l5_puts), (5, l5_dels)],
         );
         let scores = level_scores(&v, &opts(), &HashSet::new());
         assert!(scores.iter().all(|s| *s < 1.0), "{scores:?}");
@@ -556,15 +564,13 @@ mod tests {
 
     #[test]
     fn within_a_level_tombstones_go_down_first() {
-        use crate::version::FileStats;
-        let mut bottom = meta(20, 0, 1_000, 90_000);
-        bottom.stats = FileStats::new(1_000, 0, 20_000, 160_000);
         // Two L5 files of equal size over equal overlap; the second is all tombstones.
-        let mut puts = meta(10, 0, 100, 5_000);
-        puts.stats = FileStats::new(50, 0, 1_000, 8_000);
-        let mut dels = meta(11, 200, 300, 5_000);
-        dels.stats = FileStats::new(50, 50, 1_000, 0);
-        let v = with_files(&Version::default(), vec![(6, bottom), (5, puts), (5, dels)]);
+        let puts = with_stats(meta(10, 0, 100, 5_000), FileStats::new(50, 0, 1_000, 8_000));
+        let dels = with_stats(meta(11, 200, 300, 5_000), FileStats::new(50, 50, 1_000, 0));
+        let v = with_files(
+            &Version::default(),
+            vec![(6, bottom_of_puts()), (5, puts), (5, dels)],
+        );
         let task = pick_compaction(&v, &opts(), &HashSet::new()).unwrap();
         assert_eq!(task.level, 5);
         assert_eq!(task.inputs[0].number, 11);
