@@ -108,6 +108,10 @@ pub struct EngineArgs {
     /// Background threads for flushes and compactions.
     #[arg(long, default_value_t = 2)]
     pub background_threads: usize,
+    /// Strata only: do not return freed heap memory to the OS after each flush and
+    /// compaction (`lsm::Options::release_freed_memory`), to measure what that costs or saves.
+    #[arg(long)]
+    pub keep_freed_memory: bool,
     /// Open the database left in `--db` by an earlier run instead of a fresh one (for
     /// profiling one read workload); fill workloads are refused.
     #[arg(long, requires = "db")]
@@ -156,6 +160,7 @@ impl EngineArgs {
             bloom_bits: self.bloom_bits,
             compression: self.compression,
             background_threads: self.background_threads,
+            release_freed_memory: !self.keep_freed_memory,
         }
     }
 

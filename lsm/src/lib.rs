@@ -14,13 +14,15 @@
 //! - `compaction`: the leveled policy (pure) that picks compactions.
 //! - `inspect`: offline dumps (manifest, WAL) for tools.
 //! - `filename`: names of the files in a database directory.
-//! - `malloc`: process set-up of glibc's allocator for binaries running the engine.
+//! - `malloc`: glibc's allocator: process set-up for binaries, returning freed memory.
 //! - `error`: the crate's error type.
 //!
 //! # Unsafe code
-//! One `unsafe` call: glibc's `mallopt` in [`malloc::pin_mmap_threshold`]. It is sound
-//! because `mallopt` takes two integers and only sets allocator parameters; nothing it is
-//! given points to memory.
+//! Two `unsafe` calls, both into glibc's allocator: `mallopt` in
+//! [`malloc::pin_mmap_threshold`] and `malloc_trim` in [`malloc::release_free_memory`]. They
+//! are sound because each takes only integers — `mallopt` sets allocator parameters,
+//! `malloc_trim` returns glibc's own free pages to the OS under glibc's locks — and nothing
+//! they are given points to memory.
 
 mod batch;
 pub mod compaction;

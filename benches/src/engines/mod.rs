@@ -48,6 +48,9 @@ pub struct EngineConfig {
     pub compression: Compression,
     /// Threads for flushes and compactions.
     pub background_threads: usize,
+    /// Strata only (the others have no such setting): return freed heap memory to the OS
+    /// after each flush and compaction.
+    pub release_freed_memory: bool,
 }
 
 /// Which engine to run.
@@ -147,6 +150,7 @@ pub(crate) fn check_conformance(kind: EngineKind) {
         bloom_bits: 10,
         compression: Compression::Lz4,
         background_threads: 2,
+        release_freed_memory: true,
     };
     let engine = open(kind, dir.path(), &config).unwrap();
     assert!(!engine.describe().is_empty());

@@ -27,6 +27,7 @@ impl StrataEngine {
             max_immutable_memtables: config.max_write_buffers - 1,
             block_cache_bytes: config.cache_bytes,
             background_threads: config.background_threads,
+            release_freed_memory: config.release_freed_memory,
             ..Options::default()
         };
         options.table.block_size = config.block_size;
@@ -66,6 +67,10 @@ impl StrataEngine {
             (
                 "target_file_size".into(),
                 options.compaction.target_file_size.to_string(),
+            ),
+            (
+                "release_freed_memory".into(),
+                options.release_freed_memory.to_string(),
             ),
         ];
         Ok(StrataEngine {

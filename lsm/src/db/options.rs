@@ -50,6 +50,10 @@ pub struct Options {
     pub compaction_filter_factory: Option<Arc<dyn CompactionFilterFactory>>,
     /// Largest group of writes committed with one WAL write (default 1 MiB).
     pub max_write_group_bytes: usize,
+    /// After each flush and compaction, return the allocator's free heap pages to the OS
+    /// ([`crate::malloc::release_free_memory`]; default true). What a dropped memtable or a
+    /// finished compaction freed otherwise stays resident between live allocations.
+    pub release_freed_memory: bool,
 }
 
 impl Default for Options {
@@ -73,6 +77,7 @@ impl Default for Options {
             compaction_filter: None,
             compaction_filter_factory: None,
             max_write_group_bytes: 1 << 20,
+            release_freed_memory: true,
         }
     }
 }

@@ -35,6 +35,8 @@ pub(super) struct Counters {
     pub(super) stalls: u64,
     pub(super) slowdowns: u64,
     pub(super) stall_micros: u64,
+    pub(super) memory_releases: u64,
+    pub(super) memory_release_micros: u64,
     /// Compaction I/O by output level.
     pub(super) by_level: [LevelCompactions; NUM_LEVELS],
 }
@@ -83,6 +85,15 @@ pub(super) fn worker_loop(inner: &DbInner) {
             let mut state = inner.state.lock();
             state.bg_error.get_or_insert_with(|| e.to_string());
             inner.state_cv.notify_all();
+        }
+        if inner.options.release_freed_memory {
+            // Outside the state lock: the job's memtable or buffers are dropped by now.
+            let start = std::time::Instant::now();
+            crate::malloc::release_free_memory();
+            let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let mut state = inner.state.lock();
+            state.stats.memory_releases += 1;
+            state.stats.memory_release_micros += micros;
         }
     }
 }
@@ -539,6 +550,11 @@ pub struct Stats {
     pub slowdowns: u64,
     /// See `stalls`.
     pub stall_micros: u64,
+    /// Times free heap memory was returned to the OS after background work
+    /// (`Options::release_freed_memory`), and the time that took.
+    pub memory_releases: u64,
+    /// See `memory_releases`.
+    pub memory_release_micros: u64,
     /// Block cache counters.
     pub block_cache: sstable::CacheStats,
     /// Bytes held by memtables (active and immutable).
@@ -579,6 +595,8 @@ pub(super) fn stats(inner: &DbInner) -> Stats {
         stalls: c.stalls,
         slowdowns: c.slowdowns,
         stall_micros: c.stall_micros,
+        memory_releases: c.memory_releases,
+        memory_release_micros: c.memory_release_micros,
         block_cache: inner.block_cache.stats(),
         memtable_bytes: (state.mem.approximate_memory_usage()
             + state
@@ -639,6 +657,11 @@ impl fmt::Display for Stats {
             self.stalls,
             self.slowdowns,
             self.stall_micros
+        )?;
+        writeln!(
+            f,
+            "memory released {} times in {} micros",
+            self.memory_releases, self.memory_release_micros
         )?;
         write!(
             f,

@@ -45,6 +45,8 @@ pub struct LsmConfig {
     pub max_open_files: usize,
     /// Size at which the manifest is rewritten from scratch.
     pub max_manifest_file_size: ReadableSize,
+    /// Return the allocator's free heap pages to the OS after each flush and compaction.
+    pub release_freed_memory: bool,
 }
 
 /// Table block compression (what `sstable` implements).
@@ -85,6 +87,7 @@ impl Default for LsmConfig {
             hard_pending_compaction_bytes_limit: ReadableSize(o.hard_pending_compaction_bytes),
             max_open_files: o.max_open_files,
             max_manifest_file_size: ReadableSize(o.manifest_rewrite_bytes),
+            release_freed_memory: o.release_freed_memory,
         }
     }
 }
@@ -121,6 +124,7 @@ impl LsmConfig {
             max_open_files: self.max_open_files,
             manifest_rewrite_bytes: self.max_manifest_file_size.as_bytes(),
             background_threads: self.max_background_jobs,
+            release_freed_memory: self.release_freed_memory,
             ..defaults
         }
     }
@@ -149,6 +153,10 @@ mod tests {
         );
         assert_eq!(from_config.max_open_files, engine.max_open_files);
         assert_eq!(
+            from_config.release_freed_memory,
+            engine.release_freed_memory
+        );
+        assert_eq!(
             LsmConfig::default().write_buffer_size,
             ReadableSize::mib(64)
         );
@@ -175,6 +183,7 @@ mod tests {
             hard-pending-compaction-bytes-limit = "2GiB"
             max-open-files = 77
             max-manifest-file-size = "3MiB"
+            release-freed-memory = false
         "#;
         let c: LsmConfig = toml::from_str(text).unwrap();
         let o = c.to_options();
@@ -195,6 +204,7 @@ mod tests {
         assert_eq!(o.hard_pending_compaction_bytes, 2 << 30);
         assert_eq!(o.max_open_files, 77);
         assert_eq!(o.manifest_rewrite_bytes, 3 << 20);
+        assert!(!o.release_freed_memory);
     }
 
     #[test]
