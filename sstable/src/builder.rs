@@ -17,7 +17,7 @@ use crate::block_builder::BlockBuilder;
 use crate::codec::BlockCompressor;
 use crate::error::{Error, Result};
 use crate::file::SyncWrite;
-use crate::filter::{build_filter, filter_hash};
+use crate::filter::{build_filter, filter_key_hash};
 use crate::format::{
     trailer, BlockHandle, Footer, BLOCK_TRAILER_SIZE, BLOCK_TYPE_NONE, FORMAT_VERSION,
 };
@@ -151,7 +151,7 @@ impl<W: SyncWrite> TableBuilder<W> {
             self.scratch = separator;
         }
         if self.options.bloom_bits_per_key > 0 {
-            let hash = filter_hash(self.options.filter_key.extract(key));
+            let hash = filter_key_hash(self.options.filter_key.extract(key));
             if self.filter_hashes.last() != Some(&hash) {
                 self.filter_hashes.push(hash);
             }

@@ -18,9 +18,12 @@ const LINE_BITS: u32 = (LINE_BYTES * 8) as u32;
 /// Bytes after the bit array: probe count (1) and line count (4).
 const FILTER_META: usize = 5;
 
-/// Hash of a filter key; the builder stores these until the table is finished.
+/// Hash of a filter key; the builder stores these until the table is finished, and a reader
+/// probing several tables for one key computes it once
+/// ([`crate::Table::may_contain_filter_hash`]). Part of the on-disk format: every filter's
+/// bits are set from this hash.
 #[inline]
-pub(crate) fn filter_hash(key: &[u8]) -> u64 {
+pub fn filter_key_hash(key: &[u8]) -> u64 {
     xxh3_64(key)
 }
 
@@ -101,13 +104,18 @@ impl BloomFilter {
     pub(crate) fn may_contain_hash(&self, hash: u64) -> bool {
         let base = line_of(hash, self.lines) * LINE_BYTES;
         let line = &self.data[base..base + LINE_BYTES];
-        probe_bits(hash, self.probes).all(|bit| line[(bit / 8) as usize] & (1 << (bit % 8)) != 0)
+        // Every probe is tested, without an early exit: the bits of a missing key are set
+        // about half the time, so a branch per probe would mispredict often, and a lookup
+        // that probes several tables in a row wants their loads in flight together.
+        probe_bits(hash, self.probes).fold(true, |all, bit| {
+            all & (line[(bit / 8) as usize] & (1 << (bit % 8)) != 0)
+        })
     }
 
     /// False only if `key` was not added.
     #[inline]
     pub(crate) fn may_contain(&self, key: &[u8]) -> bool {
-        self.may_contain_hash(filter_hash(key))
+        self.may_contain_hash(filter_key_hash(key))
     }
 
     pub(crate) fn probes(&self) -> u8 {
@@ -124,7 +132,7 @@ mod tests {
     use super::*;
 
     fn filter_of(keys: impl Iterator<Item = Vec<u8>>, bits: u32) -> BloomFilter {
-        let hashes: Vec<u64> = keys.map(|k| filter_hash(&k)).collect();
+        let hashes: Vec<u64> = keys.map(|k| filter_key_hash(&k)).collect();
         BloomFilter::new(bytes::Bytes::from(build_filter(&hashes, bits))).unwrap()
     }
 

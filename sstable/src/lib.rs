@@ -38,6 +38,7 @@ pub use comparator::{Bytewise, Comparator, KeyExtractor, WholeKey};
 pub use dump::{dump, escape, parse_key, DumpCommand, DumpOptions, DumpReport, OutputFormat};
 pub use error::{Error, Result};
 pub use file::{open_file, MmapFile, PreadFile, RandomAccessFile, SyncWrite};
+pub use filter::filter_key_hash;
 pub use format::{BlockHandle, Footer, FORMAT_VERSION, TABLE_MAGIC};
 pub use iter::TableIter;
 pub use options::{Compression, ReadOptions, TableOptions};

@@ -145,6 +145,15 @@ impl Table {
             .is_none_or(|f| f.may_contain(filter_key))
     }
 
+    /// [`Table::may_contain_filter_key`] for a key already hashed with [`filter_key_hash`]:
+    /// a lookup that consults several tables hashes its filter key once.
+    #[inline]
+    pub fn may_contain_filter_hash(&self, hash: u64) -> bool {
+        self.filter
+            .as_ref()
+            .is_none_or(|f| f.may_contain_hash(hash))
+    }
+
     /// The value stored under exactly `key`.
     ///
     /// # Errors

@@ -134,14 +134,37 @@ pub(super) fn get(
     }
     let lookup = internal_key(cf, key, seq, ValueKind::SEEK);
     let user = &lookup[..lookup.len() - crate::key::TRAILER_LEN];
-    for (_, file) in view.sources.version.files_for_key(user) {
-        let open = inner.tables.open(file.number)?;
+    // Every table that may hold the key is opened first and all their filters probed in one
+    // tight loop: a probe is usually a cache and TLB miss on a random line of a filter
+    // megabytes large, and with nothing else between them the CPU has all those misses in
+    // flight at once, where probing each table just before reading it waited for them one
+    // after the other (readmissing spent most of its time there; BENCHMARKS.md).
+    let tables = view
+        .sources
+        .version
+        .files_for_key(user)
+        .map(|(_, file)| inner.tables.open(file.number))
+        .collect::<Result<Vec<_>>>()?;
+    let hash = sstable::filter_key_hash(user);
+    let may_contain = tables
+        .iter()
+        .take(PROBED_AHEAD)
+        .enumerate()
+        .fold(0u64, |bits, (i, open)| {
+            bits | u64::from(open.table.may_contain_filter_hash(hash)) << i
+        });
+    for (i, open) in tables.iter().enumerate() {
         for t in &open.tombstones {
             if t.cf == cf && t.seq <= seq && t.start.as_ref() <= key && key < t.end.as_ref() {
                 tomb = tomb.max(t.seq);
             }
         }
-        if !open.table.may_contain_filter_key(user) {
+        let maybe = if i < PROBED_AHEAD {
+            may_contain >> i & 1 == 1
+        } else {
+            open.table.may_contain_filter_hash(hash)
+        };
+        if !maybe {
             continue;
         }
         if let Some((k, v)) = open.table.lower_bound(&lookup)? {
@@ -160,6 +183,10 @@ pub(super) fn get(
     }
     Ok(None)
 }
+
+/// Tables whose filters a point lookup probes before reading any (the bits of a `u64`); any
+/// beyond, in a deep L0, are probed as they are reached.
+const PROBED_AHEAD: usize = 64;
 
 /// A database iterator; keeps the files of the version it reads alive.
 pub struct DbIter {
