@@ -496,12 +496,20 @@ mod tests {
         assert!(t.may_contain(b"a-anything"));
         assert!(t.may_contain_filter_key(b"c"));
         assert!(!t.may_contain_filter_key(b"b") || !t.may_contain_filter_key(b"d"));
+        // A hashed probe answers as the key's: what multi-table lookups rely on.
+        for fk in (0..=255u8).map(|b| [b]) {
+            assert_eq!(
+                t.may_contain_filter_hash(crate::filter_key_hash(&fk)),
+                t.may_contain_filter_key(&fk)
+            );
+        }
         let plain = Table::from_file(Box::new(bytes), "f", &ReadOptions::default()).unwrap();
         assert!(
             !plain.has_filter(),
             "a filter of other keys must not be trusted"
         );
         assert!(plain.get(b"a2").unwrap().is_some());
+        assert!(plain.may_contain_filter_hash(crate::filter_key_hash(b"zz")));
         let _ = WholeKey;
     }
 
