@@ -139,32 +139,23 @@ pub(super) fn get(
     // megabytes large, and with nothing else between them the CPU has all those misses in
     // flight at once, where probing each table just before reading it waited for them one
     // after the other (readmissing spent most of its time there; BENCHMARKS.md).
-    let tables = view
+    let mut tables = view
         .sources
         .version
         .files_for_key(user)
-        .map(|(_, file)| inner.tables.open(file.number))
+        .map(|(_, file)| Ok((inner.tables.open(file.number)?, false)))
         .collect::<Result<Vec<_>>>()?;
     let hash = sstable::filter_key_hash(user);
-    let may_contain = tables
-        .iter()
-        .take(PROBED_AHEAD)
-        .enumerate()
-        .fold(0u64, |bits, (i, open)| {
-            bits | u64::from(open.table.may_contain_filter_hash(hash)) << i
-        });
-    for (i, open) in tables.iter().enumerate() {
+    for (open, may_contain) in &mut tables {
+        *may_contain = open.table.may_contain_filter_hash(hash);
+    }
+    for (open, may_contain) in &tables {
         for t in &open.tombstones {
             if t.cf == cf && t.seq <= seq && t.start.as_ref() <= key && key < t.end.as_ref() {
                 tomb = tomb.max(t.seq);
             }
         }
-        let maybe = if i < PROBED_AHEAD {
-            may_contain >> i & 1 == 1
-        } else {
-            open.table.may_contain_filter_hash(hash)
-        };
-        if !maybe {
+        if !may_contain {
             continue;
         }
         if let Some((k, v)) = open.table.lower_bound(&lookup)? {
@@ -183,10 +174,6 @@ pub(super) fn get(
     }
     Ok(None)
 }
-
-/// Tables whose filters a point lookup probes before reading any (the bits of a `u64`); any
-/// beyond, in a deep L0, are probed as they are reached.
-const PROBED_AHEAD: usize = 64;
 
 /// A database iterator; keeps the files of the version it reads alive.
 pub struct DbIter {
