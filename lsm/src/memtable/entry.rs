@@ -1,8 +1,8 @@
-//! The skiplist's key type: an internal key and its value in one `Bytes`, behind an inline
-//! 16-byte prefix that settles most comparisons without touching the key bytes.
+//! The skiplist's key type: an inline 16-byte key prefix, then a pointer to the entry's bytes
+//! (lengths, internal key, value) in the memtable's arena.
 //!
 //! Random inserts into a skiplist are bound by memory latency: every comparison on the search
-//! path would otherwise follow the node's `Bytes` pointer to another cache line. Comparing the
+//! path would otherwise follow the node's pointer to another cache line. Comparing the
 //! prefix stored in the node first means only nodes sharing the first 16 bytes of `cf + user
 //! key` with the target are dereferenced. Sixteen, not eight: db_bench's keys (an 8-byte
 //! big-endian number, padded) and TiKV's (`z`, a table or region prefix, then the row) share
@@ -25,7 +25,9 @@
 use std::borrow::Borrow;
 use std::cmp::Ordering;
 
-use bytes::Bytes;
+use std::fmt;
+use std::ptr::NonNull;
+
 use sstable::Comparator;
 
 use crate::key::{
@@ -50,59 +52,150 @@ pub(crate) fn prefix_of(internal_key: &[u8]) -> Prefix {
     Prefix(word(hi), word(lo))
 }
 
+/// The order of two keys given their prefixes and, lazily, their internal keys: only a tie on
+/// the prefix reads the keys (for a [`MemKey`], a load from the arena).
 #[inline]
-fn compare(a_prefix: Prefix, a: &[u8], b_prefix: Prefix, b: &[u8]) -> Ordering {
+fn compare<'a, 'b>(
+    a_prefix: Prefix,
+    a: impl FnOnce() -> &'a [u8],
+    b_prefix: Prefix,
+    b: impl FnOnce() -> &'b [u8],
+) -> Ordering {
     a_prefix
         .cmp(&b_prefix)
-        .then_with(|| InternalKeyComparator.compare(a, b))
+        .then_with(|| InternalKeyComparator.compare(a(), b()))
+}
+
+/// Bytes an entry with these lengths takes in the arena.
+pub(crate) fn entry_len(key_len: usize, value_len: usize) -> usize {
+    varint_len(key_len) + varint_len(value_len) + key_len + value_len
+}
+
+/// Writes an entry's header into the front of `dst` and returns the rest, where the caller
+/// writes the internal key and then the value.
+pub(crate) fn put_header(dst: &mut [u8], key_len: usize, value_len: usize) -> &mut [u8] {
+    let rest = put_varint(dst, key_len);
+    put_varint(rest, value_len)
+}
+
+fn varint_len(mut v: usize) -> usize {
+    let mut n = 1;
+    while v >= 0x80 {
+        v >>= 7;
+        n += 1;
+    }
+    n
+}
+
+/// LEB128. REQUIRES: `dst` has room (`varint_len(v)` bytes); the engine sizes it so.
+fn put_varint(dst: &mut [u8], mut v: usize) -> &mut [u8] {
+    let mut i = 0;
+    while let Some(slot) = dst.get_mut(i) {
+        i += 1;
+        if v < 0x80 {
+            *slot = v as u8;
+            break;
+        }
+        *slot = (v as u8) | 0x80;
+        v >>= 7;
+    }
+    dst.get_mut(i..).unwrap_or_default()
+}
+
+/// Decodes one varint at `*p` and advances `*p` past it.
+///
+/// # Safety
+/// `*p` points at a complete varint written by [`put_varint`] in live memory.
+#[allow(unsafe_code)]
+#[inline]
+unsafe fn read_varint(p: &mut *const u8) -> usize {
+    let mut value = 0usize;
+    let mut shift = 0;
+    loop {
+        // SAFETY: per the contract every byte up to the varint's last is in bounds.
+        let b = unsafe { p.read() };
+        // SAFETY: as above; at most one past the varint's last byte, still inside the entry.
+        *p = unsafe { p.add(1) };
+        value |= usize::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return value;
+        }
+        shift += 7;
+    }
 }
 
 /// A memtable entry as stored in the skiplist.
 ///
-/// Invariants: `key_len <= kv.len()`; `kv[..key_len]` is a well-formed internal key and
-/// `prefix == prefix_of(kv[..key_len])`. `kv` is usually a slice of the one buffer that holds
-/// a whole batch; cloning is a reference-count increment.
-#[derive(Debug, Clone)]
+/// Invariants: `entry` points at a complete entry (layout in the module docs) in a live arena,
+/// whose internal key `prefix` is the [`Prefix`] of. Cloning copies the pointer.
+#[derive(Clone)]
 pub(crate) struct MemKey {
     prefix: Prefix,
-    /// The internal key, then the value (a put's value, a range delete's end key).
-    kv: Bytes,
-    key_len: usize,
+    entry: NonNull<u8>,
 }
 
+// SAFETY: the entry's bytes are written before the key exists and never change afterwards
+// (only read, through `&self`), so sharing or sending the pointer is sharing immutable bytes.
+#[allow(unsafe_code)]
+unsafe impl Send for MemKey {}
+#[allow(unsafe_code)]
+unsafe impl Sync for MemKey {}
+
 impl MemKey {
-    /// REQUIRES: `key_len <= kv.len()` and `kv[..key_len]` is an internal key.
-    pub(crate) fn new(kv: Bytes, key_len: usize) -> Self {
-        let key_len = key_len.min(kv.len());
-        MemKey {
-            prefix: prefix_of(kv.get(..key_len).unwrap_or_default()),
-            kv,
-            key_len,
+    /// The key of the complete entry at the front of `entry` (written by [`put_header`] and
+    /// the caller). Returns `None` if the header is malformed or longer than `entry`.
+    ///
+    /// # Safety
+    /// `entry`'s memory must stay allocated and unchanged for as long as the returned key or
+    /// any clone of it is used: it must be a region of the memtable's own arena.
+    #[allow(unsafe_code)]
+    pub(crate) unsafe fn from_entry(entry: &[u8]) -> Option<Self> {
+        let (key_len, a) = crate::varint::get_varint32(entry)?;
+        let (value_len, b) = crate::varint::get_varint32(entry.get(a..)?)?;
+        let key_start = a + b;
+        let key_end = key_start.checked_add(usize::try_from(key_len).ok()?)?;
+        let end = key_end.checked_add(usize::try_from(value_len).ok()?)?;
+        if end > entry.len() {
+            return None;
+        }
+        Some(MemKey {
+            prefix: prefix_of(entry.get(key_start..key_end)?),
+            entry: NonNull::from(entry).cast(),
+        })
+    }
+
+    /// The internal key and the value (a put's value, a range delete's end key).
+    #[allow(unsafe_code)]
+    #[inline]
+    pub(crate) fn key_value(&self) -> (&[u8], &[u8]) {
+        let mut p = self.entry.as_ptr().cast_const();
+        // SAFETY: by the type's invariant `entry` points at a complete, immutable entry in a
+        // live arena: two varints, then `key_len + value_len` bytes.
+        unsafe {
+            let key_len = read_varint(&mut p);
+            let value_len = read_varint(&mut p);
+            let key = std::slice::from_raw_parts(p, key_len);
+            let value = std::slice::from_raw_parts(p.add(key_len), value_len);
+            (key, value)
         }
     }
 
     pub(crate) fn internal_key(&self) -> &[u8] {
-        self.kv.get(..self.key_len).unwrap_or_default()
+        self.key_value().0
     }
 
     pub(crate) fn value(&self) -> &[u8] {
-        self.kv.get(self.key_len..).unwrap_or_default()
+        self.key_value().1
     }
+}
 
-    /// The value as a zero-copy slice of the batch buffer.
-    pub(crate) fn value_bytes(&self) -> Bytes {
-        self.kv.slice(self.key_len..)
-    }
-
-    /// The user key as a zero-copy slice of the batch buffer.
-    pub(crate) fn user_key_bytes(&self) -> Bytes {
-        let end = self.key_len.saturating_sub(TRAILER_LEN);
-        self.kv.slice(end.min(1)..end)
-    }
-
-    /// Bytes of key and value.
-    pub(crate) fn size(&self) -> usize {
-        self.kv.len()
+impl fmt::Debug for MemKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (key, value) = self.key_value();
+        f.debug_struct("MemKey")
+            .field("key", &key)
+            .field("value_len", &value.len())
+            .finish()
     }
 }
 
@@ -126,9 +219,9 @@ impl Ord for MemKey {
     fn cmp(&self, other: &Self) -> Ordering {
         compare(
             self.prefix,
-            self.internal_key(),
+            || self.internal_key(),
             other.prefix,
-            other.internal_key(),
+            || other.internal_key(),
         )
     }
 }
@@ -136,16 +229,22 @@ impl Ord for MemKey {
 /// Anything that orders like a [`MemKey`]. Lookups go through `&dyn KeyLike`, because
 /// crossbeam-skiplist 0.1 looks up `Q` with `K: Borrow<Q>`: a `MemKey` can lend itself as a
 /// `dyn KeyLike`, and so can a [`SeekKey`] borrowing a caller's bytes, so a seek needs no
-/// allocation (one virtual call per side per comparison is the price).
+/// allocation (a virtual call per side per comparison, two on a prefix tie, is the price).
 pub(crate) trait KeyLike {
-    /// The prefix and the full internal key.
-    fn parts(&self) -> (Prefix, &[u8]);
+    /// The first 16 bytes of `cf + user key`, as [`prefix_of`] computes them.
+    fn prefix(&self) -> Prefix;
+    /// The full internal key.
+    fn key(&self) -> &[u8];
 }
 
 impl KeyLike for MemKey {
     #[inline]
-    fn parts(&self) -> (Prefix, &[u8]) {
-        (self.prefix, self.internal_key())
+    fn prefix(&self) -> Prefix {
+        self.prefix
+    }
+    #[inline]
+    fn key(&self) -> &[u8] {
+        self.internal_key()
     }
 }
 
@@ -172,8 +271,7 @@ impl PartialOrd for dyn KeyLike + '_ {
 impl Ord for dyn KeyLike + '_ {
     #[inline]
     fn cmp(&self, other: &Self) -> Ordering {
-        let ((pa, a), (pb, b)) = (self.parts(), other.parts());
-        compare(pa, a, pb, b)
+        compare(self.prefix(), || self.key(), other.prefix(), || other.key())
     }
 }
 
@@ -196,8 +294,12 @@ impl<'a> SeekKey<'a> {
 
 impl KeyLike for SeekKey<'_> {
     #[inline]
-    fn parts(&self) -> (Prefix, &[u8]) {
-        (self.prefix, self.key)
+    fn prefix(&self) -> Prefix {
+        self.prefix
+    }
+    #[inline]
+    fn key(&self) -> &[u8] {
+        self.key
     }
 }
 
@@ -238,8 +340,52 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    fn entry(key: &[u8]) -> MemKey {
-        MemKey::new(Bytes::copy_from_slice(key), key.len())
+    use crate::memtable::arena::Arena;
+
+    /// A key for `key` and `value`, written into `arena`.
+    pub(crate) fn entry_with(arena: &Arena, key: &[u8], value: &[u8]) -> MemKey {
+        let dst = arena.alloc(entry_len(key.len(), value.len()));
+        let rest = put_header(dst, key.len(), value.len());
+        let (k, v) = rest.split_at_mut(key.len());
+        k.copy_from_slice(key);
+        v.copy_from_slice(value);
+        // SAFETY: `dst` is a region of `arena`, which every caller keeps alive (on its stack)
+        // for as long as it uses the key.
+        #[allow(unsafe_code)]
+        let key = unsafe { MemKey::from_entry(dst) };
+        key.expect("well-formed entry")
+    }
+
+    fn entry(arena: &Arena, key: &[u8]) -> MemKey {
+        entry_with(arena, key, b"")
+    }
+
+    #[test]
+    fn entries_read_back_with_one_and_multi_byte_lengths() {
+        let arena = Arena::new();
+        for (klen, vlen) in [(9, 0), (10, 127), (127, 128), (200, 16384), (70000, 3)] {
+            let key: Vec<u8> = (0..klen).map(|i| (i * 7) as u8).collect();
+            let value: Vec<u8> = (0..vlen).map(|i| (i * 13) as u8).collect();
+            let e = entry_with(&arena, &key, &value);
+            assert_eq!((e.internal_key(), e.value()), (&key[..], &value[..]));
+            assert_eq!(e.prefix, prefix_of(&key));
+        }
+    }
+
+    #[test]
+    fn malformed_or_truncated_headers_make_no_key() {
+        let arena = Arena::new();
+        let dst = arena.alloc(12);
+        put_header(dst, 9, 4); // 2 + 9 + 4 = 15 > 12
+                               // SAFETY: both headers are bad, so no key is made that could outlive its memory.
+        #[allow(unsafe_code)]
+        let (short, overlong) = unsafe {
+            (
+                MemKey::from_entry(dst),
+                MemKey::from_entry(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff][..]),
+            )
+        };
+        assert!(short.is_none() && overlong.is_none());
     }
 
     #[test]
@@ -248,12 +394,16 @@ mod tests {
         let a0 = internal_key(0, b"a\0", 9, ValueKind::Put);
         let long1 = internal_key(0, b"abcdefghijklmnopqr", 1, ValueKind::Put);
         let long2 = internal_key(0, b"abcdefghijklmnop", 1, ValueKind::Put);
+        let arena = Arena::new();
         assert_eq!(prefix_of(&a), prefix_of(&a0));
-        assert_eq!(entry(&a).cmp(&entry(&a0)), Ordering::Less);
+        assert_eq!(entry(&arena, &a).cmp(&entry(&arena, &a0)), Ordering::Less);
         assert_eq!(prefix_of(&long1), prefix_of(&long2));
-        assert_eq!(entry(&long2).cmp(&entry(&long1)), Ordering::Less);
+        assert_eq!(
+            entry(&arena, &long2).cmp(&entry(&arena, &long1)),
+            Ordering::Less
+        );
         let seek = SeekKey::new(&a0);
-        let e: &dyn KeyLike = &entry(&a);
+        let e: &dyn KeyLike = &entry(&arena, &a);
         assert_eq!(e.cmp(&seek), Ordering::Less);
     }
 
@@ -281,7 +431,8 @@ mod tests {
             if prefix_of(&a) != prefix_of(&b) {
                 prop_assert_eq!(prefix_of(&a).cmp(&prefix_of(&b)), want);
             }
-            prop_assert_eq!(entry(&a).cmp(&entry(&b)), want);
+            let arena = Arena::new();
+            prop_assert_eq!(entry(&arena, &a).cmp(&entry(&arena, &b)), want);
             let (sa, sb) = (SeekKey::new(&a), SeekKey::new(&b));
             prop_assert_eq!((&sa as &dyn KeyLike).cmp(&sb), want);
         }

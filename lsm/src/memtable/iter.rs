@@ -2,8 +2,8 @@
 //! tombstones) in internal-key order, for the engine's merging iterator and for flush.
 //!
 //! A crossbeam-skiplist `Entry` borrows its map, so a cursor that owns an `Arc<MemTable>`
-//! cannot hold one. Instead the cursor keeps clones of entries (a prefix and a refcounted
-//! `Bytes`): a movement searches the skiplist once and reads a run of the following entries in
+//! cannot hold one. Instead the cursor keeps clones of entries' keys (a prefix and a pointer
+//! into the memtable's arena, valid because the cursor holds the memtable): a movement searches the skiplist once and reads a run of the following entries in
 //! the direction of travel into `ahead`. Runs start at [`MIN_RUN`] after each seek and double
 //! up to [`MAX_RUN`], so a scan pays one O(log n) search per `MAX_RUN` steps and a seek that
 //! reads one entry pays little for the read-ahead.
@@ -23,7 +23,7 @@ use super::MemTable;
 
 /// Entries read per skiplist search right after a seek.
 const MIN_RUN: usize = 4;
-/// Largest run; bounds the memory and refcounts a cursor holds.
+/// Largest run; bounds the memory a cursor holds.
 const MAX_RUN: usize = 64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,11 +73,9 @@ impl MemTableIter {
         self.current.as_ref().map_or(&[], MemKey::value)
     }
 
-    /// The current value as a zero-copy slice (empty when not valid).
+    /// A copy of the current value (empty when not valid).
     pub fn value_bytes(&self) -> Bytes {
-        self.current
-            .as_ref()
-            .map_or_else(Bytes::new, MemKey::value_bytes)
+        Bytes::copy_from_slice(self.value())
     }
 
     /// Positions at the first entry.

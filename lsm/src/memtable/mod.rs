@@ -14,12 +14,14 @@
 //!
 //! # Layout
 //! Point entries (puts and deletes) live in one skiplist, range tombstones in another, both
-//! keyed by [`entry::MemKey`]: an inline 16-byte key prefix, then the internal key and value
-//! in one `Bytes`. Entries' bytes are carved out of arena chunks of [`ARENA_CHUNK`] bytes
-//! shared by many batches, so an entry costs one allocation — its skiplist node — and the
-//! memtable's bytes are freed chunk by chunk when the last reader of it lets go. (A value
-//! handed out by `get` keeps its chunk alive, not the whole memtable.)
+//! keyed by [`entry::MemKey`]: an inline 16-byte key prefix and a pointer to the entry's
+//! lengths, internal key and value in the memtable's [`arena::Arena`]. An entry costs one
+//! allocation — its 24-byte-key skiplist node — and its bytes in a chunk shared by many
+//! batches; everything is freed when the last holder of the memtable lets it go. Values leave
+//! the memtable as copies (`get`, range tombstones), as RocksDB's do, so nothing outside can
+//! hold a pointer into the arena.
 
+mod arena;
 mod entry;
 mod iter;
 mod tombstones;
@@ -28,25 +30,21 @@ use std::fmt;
 use std::ops::Bound;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes};
 use crossbeam_skiplist::SkipMap;
-use parking_lot::Mutex;
 
 use crate::batch::WriteBatch;
 use crate::error::{Error, Result};
 use crate::key::{encode_internal_key, CfId, ParsedKey, SeqNo, ValueKind, MAX_SEQ, TRAILER_LEN};
-use entry::{with_lookup_key, KeyLike, MemKey};
+use arena::Arena;
+use entry::{entry_len, put_header, with_lookup_key, KeyLike, MemKey};
 pub use iter::MemTableIter;
 pub use tombstones::RangeTombstone;
 
-/// Estimated bytes per skiplist node besides the key and value: the `MemKey` (56 bytes), the
-/// node's reference count and height (8), and its tower (2 pointers on average at p = 1/2).
-const NODE_OVERHEAD: usize = 56 + 8 + 16;
-
-/// Bytes of one arena chunk. Large enough that its allocation is amortized over thousands of
-/// small entries, small enough that a value pinned by a reader holds little memory. A batch
-/// larger than a chunk gets a buffer of its own.
-const ARENA_CHUNK: usize = 256 << 10;
+/// Bytes per skiplist node: the `MemKey` (24), crossbeam's reference count and height (8),
+/// the tower (2 pointers on average at p = 1/2) and glibc's chunk header (8). glibc rounds
+/// each node to 16 bytes: 48, 64, 64, 80… by height, 57.5 on average; this counts 56.
+const NODE_OVERHEAD: usize = std::mem::size_of::<MemKey>() + 8 + 16 + 8;
 
 /// What the memtable holds for a key at a read sequence number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,7 +53,7 @@ pub enum MemValue {
     Put {
         /// Its sequence number.
         seq: SeqNo,
-        /// Its value (a zero-copy slice of the memtable's buffer).
+        /// Its value (a copy: nothing outside the memtable points into its arena).
         value: Bytes,
     },
     /// The newest visible version is a point tombstone.
@@ -77,8 +75,9 @@ pub struct MemTable {
     /// Smallest and largest sequence numbers inserted (`u64::MAX` and 0 while empty).
     min_seq: AtomicU64,
     max_seq: AtomicU64,
-    /// The unused tail of the current arena chunk. Held only while a batch is copied in.
-    arena: Mutex<BytesMut>,
+    /// The entries' bytes. Declared last so it is dropped after the skiplists whose keys
+    /// point into it (their drop reads no key; the order is for clarity, not soundness).
+    arena: Arena,
 }
 
 impl Default for MemTable {
@@ -96,7 +95,7 @@ impl MemTable {
             memory: AtomicUsize::new(0),
             min_seq: AtomicU64::new(u64::MAX),
             max_seq: AtomicU64::new(0),
-            arena: Mutex::new(BytesMut::new()),
+            arena: Arena::new(),
         }
     }
 
@@ -110,22 +109,17 @@ impl MemTable {
             return Ok(());
         };
         let last_seq = check_seqs(first_seq, count)?;
-        let bytes: usize = batch
-            .iter()
-            .map(|op| 1 + op.key.len() + TRAILER_LEN + op.value.len())
-            .sum();
-        let mut rest = self.arena_copy(bytes, |buf| {
-            for (seq, op) in (first_seq..).zip(batch) {
-                encode_internal_key(buf, op.cf, op.key, seq, op.kind);
-                buf.put_slice(op.value);
-            }
-        });
-        debug_assert_eq!(rest.len(), bytes);
-        // Split the batch's bytes op by op; the last piece moves out without a refcount bump.
-        for op in batch {
-            let key_len = 1 + op.key.len() + TRAILER_LEN;
-            let entry = MemKey::new(rest.split_to(key_len + op.value.len()), key_len);
-            self.map_for(op.kind).insert(entry, ());
+        let bytes = batch.iter().try_fold(0usize, |sum, op| {
+            Ok::<_, Error>(sum + entry_bytes(op.key.len(), op.value.len())?)
+        })?;
+        // One region for the whole batch: one trip through the arena's lock.
+        let mut rest = self.arena.alloc(bytes);
+        for (seq, op) in (first_seq..).zip(batch) {
+            let len = entry_len(1 + op.key.len() + TRAILER_LEN, op.value.len());
+            let (dst, tail) = std::mem::take(&mut rest).split_at_mut(len);
+            rest = tail;
+            let key = self.write_entry(dst, op.cf, op.key, seq, op.kind, op.value)?;
+            self.map_for(op.kind).insert(key, ());
         }
         self.account(bytes + batch.len() * NODE_OVERHEAD, first_seq, last_seq);
         Ok(())
@@ -150,30 +144,35 @@ impl MemTable {
         } else {
             value
         };
-        let key_len = 1 + user_key.len() + TRAILER_LEN;
-        let kv = self.arena_copy(key_len + value.len(), |buf| {
-            encode_internal_key(buf, cf, user_key, seq, kind);
-            buf.put_slice(value);
-        });
-        let entry = MemKey::new(kv, key_len);
-        let bytes = entry.size();
-        self.map_for(kind).insert(entry, ());
+        let bytes = entry_bytes(user_key.len(), value.len())?;
+        let dst = self.arena.alloc(bytes);
+        let key = self.write_entry(dst, cf, user_key, seq, kind, value)?;
+        self.map_for(kind).insert(key, ());
         self.account(bytes + NODE_OVERHEAD, seq, seq);
         Ok(())
     }
 
-    /// Writes `len` bytes with `fill` into the arena and returns them (all that `fill` wrote;
-    /// it should be exactly `len`).
-    fn arena_copy(&self, len: usize, fill: impl FnOnce(&mut BytesMut)) -> Bytes {
-        let mut arena = self.arena.lock();
-        // Never let BytesMut grow in place: that would copy the chunk and strand the entries
-        // already carved from it in the old one. Start a fresh chunk instead.
-        if arena.capacity() < len {
-            *arena = BytesMut::with_capacity(len.max(ARENA_CHUNK));
-        }
-        fill(&mut arena);
-        let written = arena.len();
-        arena.split_to(written).freeze()
+    /// Writes one entry into `dst`, a region of this memtable's arena sized by `entry_len`,
+    /// and returns its key.
+    fn write_entry(
+        &self,
+        dst: &mut [u8],
+        cf: CfId,
+        user_key: &[u8],
+        seq: SeqNo,
+        kind: ValueKind,
+        value: &[u8],
+    ) -> Result<MemKey> {
+        let key_len = 1 + user_key.len() + TRAILER_LEN;
+        let mut body = put_header(dst, key_len, value.len());
+        encode_internal_key(&mut body, cf, user_key, seq, kind);
+        body.put_slice(value);
+        // SAFETY: `dst` is a region of `self.arena`, which lives as long as the memtable, and
+        // the key goes only into this memtable's skiplists (see `entry`'s safety contract).
+        #[allow(unsafe_code)]
+        let key = unsafe { MemKey::from_entry(dst) };
+        // `entry_bytes` checked the lengths, so the header always decodes.
+        key.ok_or_else(|| Error::InvalidArgument("memtable entry longer than 4 GiB".into()))
     }
 
     fn map_for(&self, kind: ValueKind) -> &SkipMap<MemKey, ()> {
@@ -213,7 +212,7 @@ impl MemTable {
             match parsed.kind {
                 ValueKind::Put => Some(MemValue::Put {
                     seq,
-                    value: found.value_bytes(),
+                    value: Bytes::copy_from_slice(found.value()),
                 }),
                 ValueKind::Delete => Some(MemValue::Deleted { seq }),
                 ValueKind::RangeDelete => None, // never in `points`
@@ -257,6 +256,21 @@ impl fmt::Debug for MemTable {
             .field("seqs", &(self.min_seq(), self.max_seq()))
             .finish()
     }
+}
+
+/// Arena bytes of an entry for a user key and value of these lengths.
+///
+/// # Errors
+/// `InvalidArgument` if the internal key or the value is 4 GiB or longer (the entry header's
+/// lengths are 32-bit, as the write batch's are); checked before anything is inserted.
+fn entry_bytes(user_key_len: usize, value_len: usize) -> Result<usize> {
+    let key_len = 1 + user_key_len + TRAILER_LEN;
+    if u32::try_from(key_len).is_err() || u32::try_from(value_len).is_err() {
+        return Err(Error::InvalidArgument(format!(
+            "memtable entry of {key_len} key and {value_len} value bytes: lengths must fit 32 bits"
+        )));
+    }
+    Ok(entry_len(key_len, value_len))
 }
 
 /// Checks that `first..=first + extra` are valid sequence numbers; returns the last.
@@ -338,7 +352,8 @@ mod tests {
         m.insert_batch(&WriteBatch::new(), 3).unwrap();
         assert!(m.is_empty());
         m.insert_batch(&b, MAX_SEQ - 1).unwrap();
-        let kv = (1 + 3 + 8 + 5) + (1 + 4 + 8);
+        // Two one-byte lengths before each entry.
+        let kv = (2 + 1 + 3 + 8 + 5) + (2 + 1 + 4 + 8);
         assert_eq!(m.approximate_memory_usage(), kv + 2 * NODE_OVERHEAD);
         assert_eq!(
             (m.min_seq(), m.max_seq()),

@@ -58,8 +58,7 @@ impl MemTable {
             .max()
     }
 
-    /// Every range tombstone, ordered by `(cf, start)`, then newest first. The keys are
-    /// zero-copy slices of the memtable's buffers.
+    /// Every range tombstone, ordered by `(cf, start)`, then newest first (copies of the keys).
     pub fn range_tombstones(&self) -> Vec<RangeTombstone> {
         self.tombstones
             .iter()
@@ -68,8 +67,8 @@ impl MemTable {
                 let t = ParsedKey::parse(key.internal_key())?;
                 Some(RangeTombstone {
                     cf: t.cf,
-                    start: key.user_key_bytes(),
-                    end: key.value_bytes(),
+                    start: Bytes::copy_from_slice(t.user_key),
+                    end: Bytes::copy_from_slice(key.value()),
                     seq: t.seq,
                 })
             })
