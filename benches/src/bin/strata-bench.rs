@@ -34,6 +34,14 @@ fn main() -> ExitCode {
     // Every engine's process alike (each runs in a child of this binary): glibc with its
     // mmap threshold pinned, so what a workload frees goes back to the OS.
     lsm::malloc::pin_mmap_threshold();
+    // The engines' events (Strata's flushes and compactions, `RUST_LOG=lsm=info`) on stderr;
+    // nothing unless asked, so the report stays as it is.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Cmd::Engine(args) => run(*args),

@@ -145,6 +145,7 @@ fn job_inputs(inner: &DbInner) -> (Vec<SeqNo>, crate::flush::CfTableOptions) {
 }
 
 fn run_flush(inner: &DbInner, imm: super::Immutable) -> Result<()> {
+    let started = std::time::Instant::now();
     // A snapshot taken after this reads at or above every sequence number of `imm`, so it
     // needs only the newest version of each key, which the flush always keeps.
     let (snapshots, options) = job_inputs(inner);
@@ -192,6 +193,8 @@ fn run_flush(inner: &DbInner, imm: super::Immutable) -> Result<()> {
         last_sequence: imm.mem.max_seq(),
         ..VersionEdit::default()
     };
+    let tables: Vec<u64> = metas.iter().map(|m| m.number).collect();
+    let bytes: u64 = metas.iter().map(|m| m.size).sum();
     for meta in metas {
         state.stats.flush_bytes += meta.size;
         edit.new_files.push((0, meta));
@@ -200,6 +203,16 @@ fn run_flush(inner: &DbInner, imm: super::Immutable) -> Result<()> {
     state.imm.pop_front();
     inner.publish_view(&state);
     state.stats.flushes += 1;
+    tracing::info!(
+        target: "lsm::flush",
+        ?tables,
+        entries = imm.mem.len(),
+        memtable_bytes = imm.mem.approximate_memory_usage(),
+        bytes,
+        l0_files = state.versions.current().files(0).len(),
+        micros = started.elapsed().as_micros() as u64,
+        "flushed"
+    );
     delete_obsolete_files(inner, &mut state);
     inner.state_cv.notify_all();
     Ok(())
@@ -210,6 +223,7 @@ fn run_compact(
     task: CompactionTask,
     version: Arc<crate::version::Version>,
 ) -> Result<()> {
+    let started = std::time::Instant::now();
     let result = if task.is_trivial_move() {
         let mut edit = VersionEdit::default();
         for f in &task.inputs {
@@ -261,10 +275,9 @@ fn run_compact(
         state.stats.trivial_moves += u64::from(trivial);
         state.stats.compaction_bytes_read += read;
         state.stats.compaction_bytes_written += written;
+        let bytes =
+            |files: &[Arc<crate::version::FileMeta>]| -> u64 { files.iter().map(|f| f.size).sum() };
         if let Some(io) = state.stats.by_level.get_mut(task.output_level) {
-            let bytes = |files: &[Arc<crate::version::FileMeta>]| -> u64 {
-                files.iter().map(|f| f.size).sum()
-            };
             io.count += 1;
             if trivial {
                 io.moved += bytes(&task.inputs);
@@ -274,6 +287,20 @@ fn run_compact(
                 io.written += written;
             }
         }
+        tracing::info!(
+            target: "lsm::compaction",
+            level = task.level,
+            output_level = task.output_level,
+            score = task.score,
+            inputs = task.inputs.len(),
+            input_bytes = bytes(&task.inputs),
+            overlapping = task.overlapping.len(),
+            overlapping_bytes = bytes(&task.overlapping),
+            written,
+            trivial,
+            micros = started.elapsed().as_micros() as u64,
+            "compacted"
+        );
         Ok(())
     });
     if outcome.is_err() {
