@@ -9,11 +9,12 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use smallvec::SmallVec;
 
 use super::{DbInner, State};
 use crate::error::{Error, Result};
 use crate::iter::{DbIterator, InternalIterator, IterOptions, LevelIterator, MergingIterator};
-use crate::key::{internal_key, CfId, ParsedKey, SeqNo, ValueKind};
+use crate::key::{pack_trailer, CfId, ParsedKey, SeqNo, ValueKind};
 use crate::memtable::{MemTable, MemValue};
 use crate::version::{Version, NUM_LEVELS};
 
@@ -81,9 +82,11 @@ impl ReadView {
     }
 }
 
-/// A read's view and the sequence number it reads at.
+/// A read's view and the sequence number it reads at. The guard is arc-swap's: it holds the
+/// view without touching its reference count (a shared cache line every reader would
+/// otherwise write twice per read); it is meant for the length of one read.
 struct View {
-    sources: Arc<ReadView>,
+    sources: arc_swap::Guard<Arc<ReadView>>,
     seq: SeqNo,
 }
 
@@ -102,7 +105,7 @@ struct View {
 /// A registered snapshot's versions are kept by every flush and compaction, so any view serves
 /// its sequence number.
 fn capture(inner: &DbInner, snapshot: Option<&super::Snapshot>) -> View {
-    let sources = inner.view.load_full();
+    let sources = inner.view.load();
     let seq = snapshot.map_or_else(|| inner.visible_seq.load(Ordering::Acquire), |s| s.seq);
     View { sources, seq }
 }
@@ -132,8 +135,14 @@ pub(super) fn get(
             None => {}
         }
     }
-    let lookup = internal_key(cf, key, seq, ValueKind::SEEK);
-    let user = &lookup[..lookup.len() - crate::key::TRAILER_LEN];
+    // The lookup key and the candidate tables live on the stack for ordinary keys and depths,
+    // so a lookup that finds nothing allocates nothing.
+    let mut lookup = SmallVec::<[u8; 64]>::new();
+    lookup.push(cf);
+    lookup.extend_from_slice(key);
+    let user_len = lookup.len();
+    lookup.extend_from_slice(&pack_trailer(seq, ValueKind::SEEK).to_be_bytes());
+    let user = &lookup[..user_len];
     // Every table that may hold the key is opened first and all their filters probed in one
     // tight loop: a probe is usually a cache and TLB miss on a random line of a filter
     // megabytes large, and with nothing else between them the CPU has all those misses in
@@ -144,7 +153,7 @@ pub(super) fn get(
         .version
         .files_for_key(user)
         .map(|(_, file)| Ok((inner.tables.open(file.number)?, false)))
-        .collect::<Result<Vec<_>>>()?;
+        .collect::<Result<SmallVec<[_; 8]>>>()?;
     let hash = sstable::filter_key_hash(user);
     for (open, may_contain) in &mut tables {
         *may_contain = open.table.may_contain_filter_hash(hash);
