@@ -34,6 +34,15 @@ async fn readers_resolve_locks_of_a_vanished_client() {
     w.put(b"a".to_vec(), b"old-a".to_vec()).await.unwrap();
     w.put(b"b".to_vec(), b"old-b".to_vec()).await.unwrap();
     w.commit().await.unwrap();
+    // tikv-client commits secondaries in a task of its own after `commit` returns: read `b`
+    // once so its lock is committed (by that task or by this read resolving it) before the
+    // prewrites below, which would otherwise meet it.
+    let mut settle = client.begin_optimistic().await.unwrap();
+    assert_eq!(
+        settle.get(b"b".to_vec()).await.unwrap(),
+        Some(b"old-b".to_vec())
+    );
+    settle.rollback().await.unwrap();
 
     // Transaction 1 prewrites a and b with a 100 ms TTL, then its client disappears.
     let start = version(&client.current_timestamp().await.unwrap());
