@@ -84,6 +84,19 @@ pub fn internal_key(cf: CfId, user_key: &[u8], seq: SeqNo, kind: ValueKind) -> V
     buf
 }
 
+/// An internal key built for one lookup: on the stack up to 128 bytes, so a point read of an
+/// ordinary key allocates nothing for it.
+pub(crate) type LookupKey = smallvec::SmallVec<[u8; 128]>;
+
+/// The internal key for `(cf, user_key, seq, kind)` as a [`LookupKey`].
+pub(crate) fn lookup_key(cf: CfId, user_key: &[u8], seq: SeqNo, kind: ValueKind) -> LookupKey {
+    let mut key = LookupKey::new();
+    key.push(cf);
+    key.extend_from_slice(user_key);
+    key.extend_from_slice(&pack_trailer(seq, kind).to_be_bytes());
+    key
+}
+
 /// An internal key split into its parts, borrowing the user key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ParsedKey<'a> {

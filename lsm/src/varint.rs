@@ -1,15 +1,23 @@
-//! LEB128 varints for the write-batch encoding (the sstable crate's coding module is private).
+//! LEB128 varints for the write-batch encoding, range-tombstone properties and memtable entry
+//! headers (the sstable crate's coding module is private).
 //!
 //! The decoder takes untrusted bytes and accepts only the canonical (shortest) encoding of a
 //! value, so a decoded batch re-encodes to exactly the bytes it came from.
 
-/// Appends `v` as a LEB128 varint (1 to 5 bytes).
-pub(crate) fn put_varint32(dst: &mut Vec<u8>, mut v: u32) {
+/// Appends `v` as a LEB128 varint (1 to 5 bytes) to a `Vec<u8>`, or writes it at the front
+/// of a `&mut [u8]` and advances past it (which must have room: [`varint32_len`] bytes).
+pub(crate) fn put_varint32(dst: &mut impl bytes::BufMut, mut v: u32) {
     while v >= 0x80 {
-        dst.push((v as u8) | 0x80);
+        dst.put_u8((v as u8) | 0x80);
         v >>= 7;
     }
-    dst.push(v as u8);
+    dst.put_u8(v as u8);
+}
+
+/// Bytes [`put_varint32`] writes for `v`.
+pub(crate) fn varint32_len(v: u32) -> usize {
+    let bits = 32 - (v | 1).leading_zeros() as usize;
+    bits.div_ceil(7)
 }
 
 /// Decodes a canonical varint that fits in 32 bits; returns the value and the bytes consumed,
@@ -57,6 +65,7 @@ mod tests {
         ] {
             let mut buf = Vec::new();
             put_varint32(&mut buf, v);
+            assert_eq!(varint32_len(v), buf.len(), "{v}");
             assert_eq!(get_varint32(&buf), Some((v, buf.len())));
             assert_eq!(get_varint32(&buf[..buf.len() - 1]), None, "truncated {v}");
         }

@@ -14,7 +14,7 @@ use smallvec::SmallVec;
 use super::{DbInner, State};
 use crate::error::{Error, Result};
 use crate::iter::{DbIterator, InternalIterator, IterOptions, LevelIterator, MergingIterator};
-use crate::key::{pack_trailer, CfId, ParsedKey, SeqNo, ValueKind};
+use crate::key::{lookup_key, CfId, ParsedKey, SeqNo, ValueKind, TRAILER_LEN};
 use crate::memtable::{MemTable, MemValue};
 use crate::version::{Version, NUM_LEVELS};
 
@@ -137,12 +137,8 @@ pub(super) fn get(
     }
     // The lookup key and the candidate tables live on the stack for ordinary keys and depths,
     // so a lookup that finds nothing allocates nothing.
-    let mut lookup = SmallVec::<[u8; 64]>::new();
-    lookup.push(cf);
-    lookup.extend_from_slice(key);
-    let user_len = lookup.len();
-    lookup.extend_from_slice(&pack_trailer(seq, ValueKind::SEEK).to_be_bytes());
-    let user = &lookup[..user_len];
+    let lookup = lookup_key(cf, key, seq, ValueKind::SEEK);
+    let user = &lookup[..lookup.len() - TRAILER_LEN];
     // Every table that may hold the key is opened first and all their filters probed in one
     // tight loop: a probe is usually a cache and TLB miss on a random line of a filter
     // megabytes large, and with nothing else between them the CPU has all those misses in

@@ -61,6 +61,12 @@ enum Job {
     Compact(CompactionTask, Arc<crate::version::Version>),
 }
 
+/// Microseconds since `start`, for the counters and events (saturating; a u64 of
+/// microseconds outlasts any process).
+pub(super) fn micros_since(start: std::time::Instant) -> u64 {
+    u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
 pub(super) fn worker_loop(inner: &DbInner) {
     loop {
         let job = {
@@ -90,7 +96,7 @@ pub(super) fn worker_loop(inner: &DbInner) {
             // Outside the state lock: the job's memtable or buffers are dropped by now.
             let start = std::time::Instant::now();
             crate::malloc::release_free_memory();
-            let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
+            let micros = micros_since(start);
             let mut state = inner.state.lock();
             state.stats.memory_releases += 1;
             state.stats.memory_release_micros += micros;
@@ -195,10 +201,9 @@ fn run_flush(inner: &DbInner, imm: super::Immutable) -> Result<()> {
     };
     let tables: Vec<u64> = metas.iter().map(|m| m.number).collect();
     let bytes: u64 = metas.iter().map(|m| m.size).sum();
-    for meta in metas {
-        state.stats.flush_bytes += meta.size;
-        edit.new_files.push((0, meta));
-    }
+    state.stats.flush_bytes += bytes;
+    edit.new_files
+        .extend(metas.into_iter().map(|meta| (0, meta)));
     install(inner, &mut state, edit)?;
     state.imm.pop_front();
     inner.publish_view(&state);
@@ -210,7 +215,7 @@ fn run_flush(inner: &DbInner, imm: super::Immutable) -> Result<()> {
         memtable_bytes = imm.mem.approximate_memory_usage(),
         bytes,
         l0_files = state.versions.current().files(0).len(),
-        micros = started.elapsed().as_micros() as u64,
+        micros = micros_since(started),
         "flushed"
     );
     delete_obsolete_files(inner, &mut state);
@@ -298,7 +303,7 @@ fn run_compact(
             overlapping_bytes = bytes(&task.overlapping),
             written,
             trivial,
-            micros = started.elapsed().as_micros() as u64,
+            micros = micros_since(started),
             "compacted"
         );
         Ok(())

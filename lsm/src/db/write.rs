@@ -160,7 +160,7 @@ fn make_room(inner: &DbInner, state: &mut MutexGuard<'_, State>) -> Result<()> {
         {
             let start = Instant::now();
             inner.state_cv.wait_for(state, Duration::from_millis(100));
-            state.stats.stall_micros += start.elapsed().as_micros() as u64;
+            state.stats.stall_micros += super::work::micros_since(start);
             state.stats.stalls += 1;
             continue;
         }
@@ -170,7 +170,7 @@ fn make_room(inner: &DbInner, state: &mut MutexGuard<'_, State>) -> Result<()> {
             slowed = true;
             let start = Instant::now();
             MutexGuard::unlocked(state, || std::thread::sleep(Duration::from_millis(1)));
-            state.stats.stall_micros += start.elapsed().as_micros() as u64;
+            state.stats.stall_micros += super::work::micros_since(start);
             state.stats.slowdowns += 1;
             continue;
         }
@@ -180,7 +180,7 @@ fn make_room(inner: &DbInner, state: &mut MutexGuard<'_, State>) -> Result<()> {
         if state.imm.len() >= inner.options.max_immutable_memtables {
             let start = Instant::now();
             inner.state_cv.wait_for(state, Duration::from_millis(100));
-            state.stats.stall_micros += start.elapsed().as_micros() as u64;
+            state.stats.stall_micros += super::work::micros_since(start);
             state.stats.stalls += 1;
             continue;
         }

@@ -30,10 +30,9 @@ use std::ptr::NonNull;
 
 use sstable::Comparator;
 
-use crate::key::{
-    cf_user_key, internal_key, pack_trailer, CfId, InternalKeyComparator, SeqNo, ValueKind,
-    TRAILER_LEN,
-};
+use crate::varint::{get_varint32, put_varint32, varint32_len};
+
+use crate::key::{cf_user_key, InternalKeyComparator};
 
 /// The first 16 bytes of `cf + user key`, zero-padded, as two big-endian words. Two `u64`s
 /// rather than a `u128` keep the node 8-byte aligned (a `u128` would pad it to 16).
@@ -66,46 +65,30 @@ fn compare<'a, 'b>(
         .then_with(|| InternalKeyComparator.compare(a(), b()))
 }
 
+/// A length as the header's 32-bit varint. The memtable checks lengths before writing
+/// (`entry_bytes`); one that did not fit would be written as `u32::MAX`, which
+/// [`MemKey::from_entry`] then refuses as longer than the entry.
+fn header_len(len: usize) -> u32 {
+    u32::try_from(len).unwrap_or(u32::MAX)
+}
+
 /// Bytes an entry with these lengths takes in the arena.
 pub(crate) fn entry_len(key_len: usize, value_len: usize) -> usize {
-    varint_len(key_len) + varint_len(value_len) + key_len + value_len
+    varint32_len(header_len(key_len)) + varint32_len(header_len(value_len)) + key_len + value_len
 }
 
-/// Writes an entry's header into the front of `dst` and returns the rest, where the caller
-/// writes the internal key and then the value.
-pub(crate) fn put_header(dst: &mut [u8], key_len: usize, value_len: usize) -> &mut [u8] {
-    let rest = put_varint(dst, key_len);
-    put_varint(rest, value_len)
-}
-
-fn varint_len(mut v: usize) -> usize {
-    let mut n = 1;
-    while v >= 0x80 {
-        v >>= 7;
-        n += 1;
-    }
-    n
-}
-
-/// LEB128. REQUIRES: `dst` has room (`varint_len(v)` bytes); the engine sizes it so.
-fn put_varint(dst: &mut [u8], mut v: usize) -> &mut [u8] {
-    let mut i = 0;
-    while let Some(slot) = dst.get_mut(i) {
-        i += 1;
-        if v < 0x80 {
-            *slot = v as u8;
-            break;
-        }
-        *slot = (v as u8) | 0x80;
-        v >>= 7;
-    }
-    dst.get_mut(i..).unwrap_or_default()
+/// Writes an entry's header into the front of `dst` (sized by [`entry_len`]) and returns the
+/// rest, where the caller writes the internal key and then the value.
+pub(crate) fn put_header(mut dst: &mut [u8], key_len: usize, value_len: usize) -> &mut [u8] {
+    put_varint32(&mut dst, header_len(key_len));
+    put_varint32(&mut dst, header_len(value_len));
+    dst
 }
 
 /// Decodes one varint at `*p` and advances `*p` past it.
 ///
 /// # Safety
-/// `*p` points at a complete varint written by [`put_varint`] in live memory.
+/// `*p` points at a complete varint written by [`put_varint32`] in live memory.
 #[allow(unsafe_code)]
 #[inline]
 unsafe fn read_varint(p: &mut *const u8) -> usize {
@@ -150,8 +133,8 @@ impl MemKey {
     /// any clone of it is used: it must be a region of the memtable's own arena.
     #[allow(unsafe_code)]
     pub(crate) unsafe fn from_entry(entry: &[u8]) -> Option<Self> {
-        let (key_len, a) = crate::varint::get_varint32(entry)?;
-        let (value_len, b) = crate::varint::get_varint32(entry.get(a..)?)?;
+        let (key_len, a) = get_varint32(entry)?;
+        let (value_len, b) = get_varint32(entry.get(a..)?)?;
         let key_start = a + b;
         let key_end = key_start.checked_add(usize::try_from(key_len).ok()?)?;
         let end = key_end.checked_add(usize::try_from(value_len).ok()?)?;
@@ -303,41 +286,10 @@ impl KeyLike for SeekKey<'_> {
     }
 }
 
-/// Lookup keys up to this long are built on the stack.
-const STACK_KEY_LEN: usize = 128;
-
-/// Calls `f` with the internal key `(cf, user_key, seq, kind)`, built on the stack when short.
-pub(crate) fn with_lookup_key<R>(
-    cf: CfId,
-    user_key: &[u8],
-    seq: SeqNo,
-    kind: ValueKind,
-    f: impl FnOnce(&dyn KeyLike) -> R,
-) -> R {
-    let len = 1 + user_key.len() + TRAILER_LEN;
-    let mut stack = [0u8; STACK_KEY_LEN];
-    let heap;
-    let key: &[u8] = match stack.get_mut(..len) {
-        Some(slot) => {
-            let (head, trailer) = slot.split_at_mut(len - TRAILER_LEN);
-            if let Some((c, user)) = head.split_first_mut() {
-                *c = cf;
-                user.copy_from_slice(user_key);
-            }
-            trailer.copy_from_slice(&pack_trailer(seq, kind).to_be_bytes());
-            slot
-        }
-        None => {
-            heap = internal_key(cf, user_key, seq, kind);
-            &heap
-        }
-    };
-    f(&SeekKey::new(key))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::key::{internal_key, ValueKind};
     use proptest::prelude::*;
 
     use crate::memtable::arena::Arena;

@@ -35,9 +35,11 @@ use crossbeam_skiplist::SkipMap;
 
 use crate::batch::WriteBatch;
 use crate::error::{Error, Result};
-use crate::key::{encode_internal_key, CfId, ParsedKey, SeqNo, ValueKind, MAX_SEQ, TRAILER_LEN};
+use crate::key::{
+    encode_internal_key, lookup_key, CfId, ParsedKey, SeqNo, ValueKind, MAX_SEQ, TRAILER_LEN,
+};
 use arena::Arena;
-use entry::{entry_len, put_header, with_lookup_key, KeyLike, MemKey};
+use entry::{entry_len, put_header, KeyLike, MemKey, SeekKey};
 pub use iter::MemTableIter;
 pub use tombstones::RangeTombstone;
 
@@ -115,7 +117,8 @@ impl MemTable {
         // One region for the whole batch: one trip through the arena's lock.
         let mut rest = self.arena.alloc(bytes);
         for (seq, op) in (first_seq..).zip(batch) {
-            let len = entry_len(1 + op.key.len() + TRAILER_LEN, op.value.len());
+            // Checked above: cannot fail here.
+            let len = entry_bytes(op.key.len(), op.value.len())?;
             let (dst, tail) = std::mem::take(&mut rest).split_at_mut(len);
             rest = tail;
             let key = self.write_entry(dst, op.cf, op.key, seq, op.kind, op.value)?;
@@ -198,26 +201,25 @@ impl MemTable {
     /// The newest put or delete of `user_key` in `cf` with sequence number `<= read_seq`.
     /// Range tombstones are not applied: see [`MemTable::max_covering_tombstone_seq`].
     pub fn get(&self, cf: CfId, user_key: &[u8], read_seq: SeqNo) -> Option<MemValue> {
-        let seq = read_seq.min(MAX_SEQ);
-        with_lookup_key(cf, user_key, seq, ValueKind::SEEK, |target| {
-            let entry = self
-                .points
-                .lower_bound::<dyn KeyLike>(Bound::Included(target))?;
-            let found = entry.key();
-            let parsed = ParsedKey::parse(found.internal_key())?;
-            if parsed.cf != cf || parsed.user_key != user_key {
-                return None;
-            }
-            let seq = parsed.seq;
-            match parsed.kind {
-                ValueKind::Put => Some(MemValue::Put {
-                    seq,
-                    value: Bytes::copy_from_slice(found.value()),
-                }),
-                ValueKind::Delete => Some(MemValue::Deleted { seq }),
-                ValueKind::RangeDelete => None, // never in `points`
-            }
-        })
+        let key = lookup_key(cf, user_key, read_seq.min(MAX_SEQ), ValueKind::SEEK);
+        let target = SeekKey::new(&key);
+        let entry = self
+            .points
+            .lower_bound::<dyn KeyLike>(Bound::Included(&target))?;
+        let found = entry.key();
+        let parsed = ParsedKey::parse(found.internal_key())?;
+        if parsed.cf != cf || parsed.user_key != user_key {
+            return None;
+        }
+        let seq = parsed.seq;
+        match parsed.kind {
+            ValueKind::Put => Some(MemValue::Put {
+                seq,
+                value: Bytes::copy_from_slice(found.value()),
+            }),
+            ValueKind::Delete => Some(MemValue::Deleted { seq }),
+            ValueKind::RangeDelete => None, // never in `points`
+        }
     }
 
     /// Estimated bytes held: keys, values and per-entry overhead.
