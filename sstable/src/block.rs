@@ -14,6 +14,7 @@ use bytes::Bytes;
 
 use crate::coding::{get_fixed32, get_varint32};
 use crate::comparator::Comparator;
+use crate::restart_sample::RestartSample;
 
 /// Why a block could not be decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +29,9 @@ pub(crate) struct Block {
     /// Offset of the restart array; entries occupy `data[..restarts]`.
     restarts: usize,
     num_restarts: usize,
+    /// A sampled first level over the restart array, for large blocks that stay in memory
+    /// and are searched often (index blocks); see `restart_sample`.
+    sample: Option<RestartSample>,
 }
 
 impl Block {
@@ -61,12 +65,40 @@ impl Block {
             data,
             restarts,
             num_restarts: n,
+            sample: None,
         })
+    }
+
+    /// As [`Block::new`], with a sampled first level over the restart array if the block
+    /// has enough restarts for one to pay (which also decodes the sampled entries).
+    pub(crate) fn new_sampled(data: Bytes) -> BlockResult<Block> {
+        let mut block = Block::new(data)?;
+        block.sample = RestartSample::build(&block)?;
+        Ok(block)
     }
 
     /// Bytes of memory this block holds (for cache accounting).
     pub(crate) fn size(&self) -> usize {
-        self.data.len()
+        self.data.len() + self.sample_size()
+    }
+
+    /// Bytes of memory the restart sample holds (0 without one).
+    pub(crate) fn sample_size(&self) -> usize {
+        self.sample.as_ref().map_or(0, RestartSample::size)
+    }
+
+    pub(crate) fn num_restarts(&self) -> usize {
+        self.num_restarts
+    }
+
+    /// The key of restart point `i < num_restarts` (restart entries share no prefix).
+    pub(crate) fn restart_key(&self, i: usize) -> BlockResult<&[u8]> {
+        let entry = self.decode_entry(self.restart_point(i))?;
+        if entry.shared != 0 {
+            return Err(BlockCorrupt("restart entry shares a prefix"));
+        }
+        // `decode_entry` checked that the key lies inside the entries.
+        Ok(&self.data[entry.key_start..entry.key_start + entry.unshared])
     }
 
     fn restart_point(&self, i: usize) -> usize {
@@ -246,24 +278,25 @@ impl BlockIter {
 
     /// Positions at the first entry with key >= `target` (invalid if there is none).
     pub(crate) fn seek(&mut self, target: &[u8], cmp: &dyn Comparator) -> BlockResult<()> {
-        // Binary search for the last restart point whose key is < target.
-        let (mut left, mut right) = (0, self.block.num_restarts - 1);
+        // Binary search for the last restart point whose key is < target, within the stride
+        // the sample leaves when there is one.
+        let (mut left, mut right) = match &self.block.sample {
+            Some(sample) => sample.narrow(target, cmp, self.block.num_restarts),
+            None => (0, self.block.num_restarts - 1),
+        };
         while left < right {
             let mid = left + (right - left).div_ceil(2);
-            let offset = self.block.restart_point(mid);
-            let entry = self
+            let order = self
                 .block
-                .decode_entry(offset)
-                .inspect_err(|_| self.invalidate())?;
-            if entry.shared != 0 {
-                self.invalidate();
-                return Err(BlockCorrupt("restart entry shares a prefix"));
-            }
-            let key = &self.block.data[entry.key_start..entry.key_start + entry.unshared];
-            if cmp.compare(key, target) == Ordering::Less {
-                left = mid;
-            } else {
-                right = mid - 1;
+                .restart_key(mid)
+                .map(|key| cmp.compare(key, target));
+            match order {
+                Ok(Ordering::Less) => left = mid,
+                Ok(_) => right = mid - 1,
+                Err(e) => {
+                    self.invalidate();
+                    return Err(e);
+                }
             }
         }
         self.seek_to_restart(left);

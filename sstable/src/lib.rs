@@ -30,6 +30,7 @@ mod format;
 mod iter;
 mod options;
 mod properties;
+mod restart_sample;
 mod table;
 
 pub use builder::{TableBuilder, MAX_KEY_SIZE, MAX_VALUE_SIZE};

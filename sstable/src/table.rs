@@ -74,8 +74,8 @@ impl Table {
             });
         }
         let index = read_block(file.as_ref(), &name, footer.index)?;
-        let index =
-            Block::new(index).map_err(|e| Error::corruption(&name, footer.index.offset, e.0))?;
+        let index = Block::new_sampled(index)
+            .map_err(|e| Error::corruption(&name, footer.index.offset, e.0))?;
         let mut filter = None;
         if footer.filter.size > 0 {
             let data = read_block(file.as_ref(), &name, footer.filter)?;
