@@ -94,12 +94,15 @@ impl<'a> TableWriter<'a> {
     fn widen(&mut self, key: &[u8]) {
         match &mut self.bounds {
             None => self.bounds = Some((key.to_vec(), key.to_vec())),
+            // Reuse the buffers: `hi` moves on every entry of a sorted run.
             Some((lo, hi)) => {
                 if cmp_internal(key, lo).is_lt() {
-                    *lo = key.to_vec();
+                    lo.clear();
+                    lo.extend_from_slice(key);
                 }
                 if cmp_internal(key, hi).is_gt() {
-                    *hi = key.to_vec();
+                    hi.clear();
+                    hi.extend_from_slice(key);
                 }
             }
         }

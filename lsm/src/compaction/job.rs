@@ -186,7 +186,14 @@ pub fn run_with_filter_factory(
                 _ => writer.add(key, input.value())?,
             }
             if new_user_key {
-                last_written = Some(user.to_vec());
+                // One buffer for the whole run, not an allocation per key.
+                match &mut last_written {
+                    Some(last) => {
+                        last.clear();
+                        last.extend_from_slice(user);
+                    }
+                    None => last_written = Some(user.to_vec()),
+                }
             }
         }
         input.next()?;
