@@ -97,12 +97,10 @@ impl<'a> TableWriter<'a> {
             // Reuse the buffers: `hi` moves on every entry of a sorted run.
             Some((lo, hi)) => {
                 if cmp_internal(key, lo).is_lt() {
-                    lo.clear();
-                    lo.extend_from_slice(key);
+                    key.clone_into(lo);
                 }
                 if cmp_internal(key, hi).is_gt() {
-                    hi.clear();
-                    hi.extend_from_slice(key);
+                    key.clone_into(hi);
                 }
             }
         }

@@ -90,10 +90,9 @@ pub(crate) type LookupKey = smallvec::SmallVec<[u8; 128]>;
 
 /// The internal key for `(cf, user_key, seq, kind)` as a [`LookupKey`].
 pub(crate) fn lookup_key(cf: CfId, user_key: &[u8], seq: SeqNo, kind: ValueKind) -> LookupKey {
-    let mut key = LookupKey::new();
-    key.push(cf);
-    key.extend_from_slice(user_key);
-    key.extend_from_slice(&pack_trailer(seq, kind).to_be_bytes());
+    // Sized exactly, then filled by the one encoder of the layout.
+    let mut key = LookupKey::from_elem(0, 1 + user_key.len() + TRAILER_LEN);
+    encode_internal_key(&mut &mut key[..], cf, user_key, seq, kind);
     key
 }
 
@@ -217,6 +216,16 @@ impl KeyExtractor for CfUserKeyExtractor {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn lookup_keys_are_internal_keys_on_the_stack_or_not() {
+        for len in [0, 10, 119, 200] {
+            let user = vec![0xab; len];
+            let key = lookup_key(3, &user, 77, ValueKind::SEEK);
+            assert_eq!(&key[..], &internal_key(3, &user, 77, ValueKind::SEEK)[..]);
+            assert_eq!(key.spilled(), len + 1 + TRAILER_LEN > 128, "{len}");
+        }
+    }
 
     #[test]
     fn newer_versions_sort_first_and_prefixes_do_not_interleave() {

@@ -126,8 +126,7 @@ impl<'a> DropPolicy<'a> {
         };
         let user = cf_user_key(key);
         if user != self.current.as_slice() {
-            self.current.clear();
-            self.current.extend_from_slice(user);
+            user.clone_into(&mut self.current);
             self.last_stripe = None;
         }
         let stripe = self.stripe(k.seq);

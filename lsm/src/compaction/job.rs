@@ -187,13 +187,7 @@ pub fn run_with_filter_factory(
             }
             if new_user_key {
                 // One buffer for the whole run, not an allocation per key.
-                match &mut last_written {
-                    Some(last) => {
-                        last.clear();
-                        last.extend_from_slice(user);
-                    }
-                    None => last_written = Some(user.to_vec()),
-                }
+                user.clone_into(last_written.get_or_insert_with(Vec::new));
             }
         }
         input.next()?;
